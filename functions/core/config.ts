@@ -1,0 +1,57 @@
+import { z } from 'zod';
+import { RULES } from './rules/index.ts';
+import { MODES } from './types.ts';
+
+/**
+ * Guardrail configuration: `cdk.json` context key `guardrail` for deployments, `--config <file>` for
+ * the CLI. Validated with zod; an invalid config fails synth with a readable message.
+ */
+
+const mode = z.enum(MODES as unknown as ['report', 'approve', 'auto']);
+const ruleIds = new Set(RULES.map((r) => r.id));
+
+export const configSchema = z
+  .object({
+    /**
+     * Global ceiling: `report` = dry-run everything, `approve` = nothing is fixed without a person,
+     * `auto` = each rule's own mode applies. A per-rule mode can lower a rule's mode below the
+     * global one but never raise it above.
+     */
+    mode: mode.default('auto'),
+    rules: z
+      .record(
+        z.string().refine((id) => ruleIds.has(id), { message: 'unknown rule id' }),
+        z.object({ mode: mode.optional() }).strict(),
+      )
+      .default({}),
+    /** IAM role/user ARNs whose changes never trigger the guardrail (its own roles are always added). */
+    excludedPrincipals: z.array(z.string().regex(/^arn:aws[a-z-]*:(iam|sts)::\d{12}:.+/, 'must be an IAM ARN')).default([]),
+    /** SSM parameter read at the start of every execution; value `on`/`true` downgrades everything to report. */
+    killSwitchParameter: z
+      .string()
+      .regex(/^\/[A-Za-z0-9_.\-/]{1,1000}$/, 'must be an SSM parameter name starting with /')
+      .default('/lambda-guardrail/kill-switch'),
+    /** The region the guardrail is deployed in. IAM events only reach EventBridge in us-east-1. */
+    homeRegion: z
+      .string()
+      .regex(/^[a-z]{2}(-[a-z]+)+-\d+$/, 'must be a region name such as us-east-1')
+      .default('us-east-1'),
+  })
+  .strict();
+
+export type GuardrailConfig = z.infer<typeof configSchema>;
+
+export class InvalidConfigError extends Error {
+  override name = 'InvalidConfigError';
+}
+
+export function parseConfig(input: unknown): GuardrailConfig {
+  const r = configSchema.safeParse(input ?? {});
+  if (!r.success) {
+    const msgs = r.error.issues.map((i) => `${i.path.join('.') || 'config'}: ${i.message}`);
+    throw new InvalidConfigError(`invalid guardrail config: ${msgs.join('; ')}`);
+  }
+  return r.data;
+}
+
+export const DEFAULT_CONFIG: GuardrailConfig = parseConfig({});

@@ -1,0 +1,53 @@
+import type { Evaluation } from './evaluate.ts';
+import type { Outcome } from './types.ts';
+
+export interface AppliedStep {
+  ruleId: string;
+  resourceArn: string;
+  service: string;
+  operation: string;
+  /** The request as sent, with deferred values shown as their references (never the resolved secret). */
+  parameters: Record<string, unknown>;
+  status: 'applied' | 'failed' | 'skipped';
+  /** The state the step changed, before and after (statement, URL config, ...). */
+  before?: unknown;
+  after?: unknown;
+  error?: string;
+  inverse?: { service: string; operation: string; parameters: Record<string, unknown> };
+}
+
+export interface Remediation {
+  status: 'applied' | 'resource-changed' | 'failed' | 'nothing-to-do';
+  steps: AppliedStep[];
+  /** Why the resource counts as changed (failed preconditions, different plan). */
+  drift?: string[];
+  error?: string;
+}
+
+export interface Verification {
+  verified: boolean;
+  /** Findings of the remediated rules that are still present after the fix. */
+  remaining: { ruleId: string; resourceArn: string; summary: string }[];
+}
+
+/** The single outcome recorded in the ledger for an execution. */
+export function decideOutcome(args: {
+  evaluation?: Evaluation;
+  remediation?: Remediation;
+  verification?: Verification;
+  error?: unknown;
+  rejected?: boolean;
+}): Outcome {
+  const { evaluation, remediation, verification, error, rejected } = args;
+  if (rejected) return 'rejected-input';
+  if (error) return 'failed';
+  if (remediation?.status === 'resource-changed') return 'resource-changed';
+  if (remediation?.status === 'failed') return 'failed';
+  if (remediation?.status === 'applied') return verification && !verification.verified ? 'failed' : 'remediated';
+  const findings = evaluation?.findings ?? [];
+  const live = findings.filter((f) => !f.exempt);
+  if (live.some((f) => f.mode === 'approve')) return 'approval-required';
+  if (live.length) return 'reported';
+  if (findings.length) return 'exempt';
+  return 'compliant';
+}

@@ -1,0 +1,17 @@
+import type { Rule } from '../types.ts';
+import { lambdaPolicyPublic } from './lambda-policy-public.ts';
+import { lambdaUrlPublic } from './lambda-url-public.ts';
+
+/** Every rule, in evaluation order. Ids are stable: configs, exemption tags and the ledger use them. */
+export const RULES: readonly Rule[] = [lambdaUrlPublic, lambdaPolicyPublic];
+
+export function ruleById(id: string): Rule | undefined {
+  return RULES.find((r) => r.id === id);
+}
+
+/** The distinct trigger prefixes per service, for the EventBridge rules. */
+export function triggerPrefixes(rules: readonly Rule[] = RULES): Record<string, string[]> {
+  const out: Record<string, Set<string>> = {};
+  for (const r of rules) for (const t of r.triggers) for (const a of t.actions) (out[t.service] ??= new Set()).add(a);
+  return Object.fromEntries(Object.entries(out).map(([k, v]) => [k, [...v].sort()]));
+}

@@ -1,0 +1,137 @@
+import { z } from 'zod';
+import { type PolicyDocument, parsePolicyDocument } from './policy.ts';
+import type { Snapshot } from './types.ts';
+
+/**
+ * Typed, read-only views over a snapshot's raw AWS responses. Only the fields rules use are typed;
+ * the snapshot itself keeps whatever AWS returned.
+ */
+
+export const snapshotSchema = z.object({
+  account: z.string().regex(/^\d{12}$/, 'account must be a 12-digit account id'),
+  region: z.string().min(1),
+  responses: z.record(z.string(), z.unknown()),
+});
+
+export class InvalidSnapshotError extends Error {
+  override name = 'InvalidSnapshotError';
+}
+
+export function parseSnapshot(input: unknown): Snapshot {
+  const r = snapshotSchema.safeParse(input);
+  if (!r.success) {
+    const i = r.error.issues[0];
+    throw new InvalidSnapshotError(`invalid snapshot: ${i.path.join('.') || 'snapshot'}: ${i.message}`);
+  }
+  return r.data;
+}
+
+export interface FunctionConfiguration {
+  FunctionName: string;
+  FunctionArn: string;
+  Role?: string;
+  RevisionId?: string;
+  Runtime?: string;
+  Environment?: { Variables?: Record<string, string> };
+  [k: string]: unknown;
+}
+
+export interface FunctionUrlConfig {
+  FunctionUrl: string;
+  FunctionArn: string;
+  AuthType: 'NONE' | 'AWS_IAM';
+  Cors?: Record<string, unknown>;
+  InvokeMode?: string;
+  [k: string]: unknown;
+}
+
+export interface ResourcePolicy {
+  /** Snapshot key: `GetPolicy` or `GetPolicy:<qualifier>`. */
+  key: string;
+  qualifier?: string;
+  document: PolicyDocument;
+  revisionId?: string;
+}
+
+export const keyFor = (operation: string, discriminator?: string) =>
+  discriminator ? `${operation}:${discriminator}` : operation;
+
+/** Splits a snapshot key into operation and discriminator (`GetPolicyVersion:arn:aws:...` keeps the ARN whole). */
+export function splitKey(key: string): { operation: string; discriminator?: string } {
+  const i = key.indexOf(':');
+  return i < 0 ? { operation: key } : { operation: key.slice(0, i), discriminator: key.slice(i + 1) };
+}
+
+export function functionConfiguration(s: Snapshot): FunctionConfiguration | undefined {
+  const c = s.responses['GetFunctionConfiguration'];
+  return c && typeof c === 'object' ? (c as FunctionConfiguration) : undefined;
+}
+
+/** The qualifier of a qualified function ARN (`...:function:name:live` -> `live`). */
+export function qualifierOf(functionArn: string): string | undefined {
+  const m = /:function:[^:]+:([^:]+)$/.exec(functionArn);
+  return m ? m[1] : undefined;
+}
+
+export function functionUrlConfigs(s: Snapshot): (FunctionUrlConfig & { qualifier?: string })[] {
+  const list = s.responses['ListFunctionUrlConfigs'] as { FunctionUrlConfigs?: FunctionUrlConfig[] } | undefined;
+  return (list?.FunctionUrlConfigs ?? []).map((c) => {
+    const qualifier = qualifierOf(c.FunctionArn);
+    return qualifier ? { ...c, qualifier } : { ...c };
+  });
+}
+
+/** Every resource policy in the snapshot: the function's own and one per qualifier. */
+export function resourcePolicies(s: Snapshot): ResourcePolicy[] {
+  const out: ResourcePolicy[] = [];
+  for (const [key, value] of Object.entries(s.responses)) {
+    const { operation, discriminator } = splitKey(key);
+    if (operation !== 'GetPolicy' || !value || typeof value !== 'object') continue;
+    // Lambda's GetPolicy carries `Policy` as a JSON string; IAM's GetPolicy (a managed policy) does not.
+    const body = value as { Policy?: unknown; RevisionId?: string };
+    if (typeof body.Policy !== 'string') continue;
+    out.push({
+      key,
+      ...(discriminator ? { qualifier: discriminator } : {}),
+      document: parsePolicyDocument(body.Policy),
+      ...(body.RevisionId ? { revisionId: body.RevisionId } : {}),
+    });
+  }
+  return out.sort((a, b) => a.key.localeCompare(b.key));
+}
+
+export function policyFor(s: Snapshot, qualifier?: string): ResourcePolicy | undefined {
+  return resourcePolicies(s).find((p) => p.qualifier === qualifier);
+}
+
+export function tags(s: Snapshot): Record<string, string> {
+  const t = s.responses['ListTags'] as { Tags?: Record<string, string> } | undefined;
+  return t?.Tags ?? {};
+}
+
+export function functionArnOf(s: Snapshot): string | undefined {
+  return functionConfiguration(s)?.FunctionArn?.replace(/(:function:[^:]+):[^:]+$/, '$1');
+}
+
+export function functionNameOf(s: Snapshot): string | undefined {
+  return functionConfiguration(s)?.FunctionName;
+}
+
+/**
+ * Reads a value at a path such as `FunctionUrlConfigs[FunctionArn=arn:...].AuthType` from a response.
+ * Used for preconditions; returns undefined when any segment is missing.
+ */
+export function select(value: unknown, path: string): unknown {
+  let cur: unknown = value;
+  for (const seg of path.match(/[^.[\]]+|\[[^\]]*\]/g) ?? []) {
+    if (cur == null) return undefined;
+    if (seg.startsWith('[')) {
+      const [k, v] = seg.slice(1, -1).split(/=(.*)/s);
+      if (!Array.isArray(cur)) return undefined;
+      cur = cur.find((x) => x && typeof x === 'object' && String((x as Record<string, unknown>)[k]) === v);
+    } else {
+      cur = (cur as Record<string, unknown>)[seg];
+    }
+  }
+  return cur;
+}

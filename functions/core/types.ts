@@ -1,0 +1,171 @@
+/**
+ * The contracts every layer shares. These shapes are public: `guardrail evaluate` prints them,
+ * the ledger stores them and later rules build on them. Change them only in a compatible way.
+ */
+
+export type Mode = 'auto' | 'approve' | 'report';
+export const MODES: readonly Mode[] = ['report', 'approve', 'auto'];
+
+export type Severity = 'CRITICAL' | 'HIGH' | 'MEDIUM' | 'LOW' | 'INFORMATIONAL';
+export const SEVERITY_ORDER: readonly Severity[] = ['CRITICAL', 'HIGH', 'MEDIUM', 'LOW', 'INFORMATIONAL'];
+
+/** Who made the change, from CloudTrail's userIdentity. */
+export interface Actor {
+  type: string;
+  arn?: string;
+  accountId?: string;
+  principalId?: string;
+  /** For assumed roles: the role the session was issued from. */
+  sessionIssuerArn?: string;
+  /** Set when an AWS service made the call on the principal's behalf (e.g. cloudformation.amazonaws.com). */
+  invokedBy?: string;
+}
+
+/** References to the resources an event is about; only the ones the event names are set. */
+export interface ResourceRefs {
+  functionName?: string;
+  functionArn?: string;
+  qualifier?: string;
+  roleName?: string;
+  roleArn?: string;
+  policyArn?: string;
+  layerArn?: string;
+}
+
+export interface NormalizedEvent {
+  eventId: string;
+  /** The raw CloudTrail eventName, e.g. `AddPermission20150331v2`. */
+  eventName: string;
+  /** The API action without its version suffix, e.g. `AddPermission`. */
+  action: string;
+  /** `lambda` or `iam` (the eventSource without `.amazonaws.com`). */
+  service: string;
+  account: string;
+  region: string;
+  /** ISO-8601 event time. */
+  time: string;
+  actor: Actor;
+  resources: ResourceRefs;
+  /** Request parameters with anything secret-like replaced by `[redacted]`. */
+  requestParameters: Record<string, unknown>;
+  /** `event` for CloudTrail-driven runs, `sweep` for scheduled re-evaluation, `scan` for the CLI. */
+  origin: 'event' | 'sweep' | 'scan';
+}
+
+/**
+ * A snapshot: AWS API responses keyed by operation name, in the exact SDK/CLI response shapes.
+ * `<Operation>:<discriminator>` keys carry the qualifier, policy name or policy ARN.
+ * A key whose value is `null` was read and did not exist (e.g. a function without a policy);
+ * a missing key was not read.
+ */
+export interface Snapshot {
+  account: string;
+  region: string;
+  responses: Record<string, unknown>;
+}
+
+/** A value the executor resolves at apply time instead of carrying it through the plan. */
+export type DeferredValue =
+  /** The value of an environment variable, read from the function when the step runs (never stored). */
+  | { fromEnvironment: string }
+  /** The resource policy's RevisionId, read right before the step; the executor first checks that
+   * the policy differs from the evaluated one only by this plan's earlier steps. */
+  | { fromPolicyRevision: { FunctionName: string; Qualifier?: string } };
+
+export interface PlanStep {
+  /** AWS service, as in the IAM action prefix: `lambda`, `iam`, ... */
+  service: string;
+  /** The AWS API operation name, e.g. `UpdateFunctionUrlConfig`. */
+  operation: string;
+  /** The exact request, in the SDK's own field names. */
+  parameters: Record<string, unknown>;
+  /** Why this call is made, for people. */
+  reason: string;
+  /** The call that undoes this one, where one exists (used by rollback). */
+  inverse?: Omit<PlanStep, 'inverse'>;
+}
+
+/** A read-only expectation the executor checks on a fresh read before the first write. */
+export interface Precondition {
+  /** Snapshot key, e.g. `GetFunctionUrlConfig:live` or `GetPolicy`. */
+  read: string;
+  /** Dotted path into the response, e.g. `AuthType`. */
+  path: string;
+  equals: unknown;
+  description: string;
+}
+
+export interface Plan {
+  steps: PlanStep[];
+  preconditions: Precondition[];
+}
+
+export type ExemptionStatus = 'active' | 'expired' | 'invalid';
+
+export interface Exemption {
+  status: ExemptionStatus;
+  ruleIds: string[];
+  reason?: string;
+  until?: string;
+  /** Why an exemption was not honoured (expired, no expiry, no reason). */
+  note?: string;
+}
+
+export interface Finding {
+  ruleId: string;
+  title: string;
+  severity: Severity;
+  resourceArn: string;
+  summary: string;
+  /** Facts that support the finding: statement ids, the URL config, ... Never secret values. */
+  evidence: Record<string, unknown>;
+  mode: Mode;
+  /** Why the finding has this mode (rule default, config override, global ceiling, kill switch). */
+  modeReason: string;
+  exempt: boolean;
+  exemption?: Exemption;
+  plan: Plan;
+}
+
+export type RuleResult =
+  | { status: 'COMPLIANT' }
+  | { status: 'NOT_APPLICABLE'; reason: string }
+  | { status: 'NON_COMPLIANT'; findings: RawFinding[] };
+
+/** What a rule returns: a finding before mode and exemptions are applied. */
+export type RawFinding = Pick<Finding, 'resourceArn' | 'summary' | 'evidence' | 'plan'> & {
+  severity?: Severity;
+};
+
+export interface RuleContext {
+  /** ISO time of evaluation; rules never read the clock. */
+  now: string;
+  event?: NormalizedEvent;
+}
+
+export interface Rule {
+  /** Stable, readable id such as `LAMBDA.URL.PUBLIC`. */
+  id: string;
+  title: string;
+  severity: Severity;
+  rationale: string;
+  knownFalsePositives: string[];
+  /** CloudTrail triggers: service plus event-name prefixes (matched by prefix, see DESIGN.md §5). */
+  triggers: { service: 'lambda' | 'iam'; actions: string[] }[];
+  /** What kind of resource the rule looks at; decides which collector runs. */
+  resource: 'function' | 'role';
+  defaultMode: Mode;
+  /** What the fix does, for people (RULES.md, reports). */
+  fix: string;
+  evaluate(snapshot: Snapshot, ctx: RuleContext): RuleResult;
+}
+
+export type Outcome =
+  | 'compliant'
+  | 'reported'
+  | 'approval-required'
+  | 'remediated'
+  | 'exempt'
+  | 'resource-changed'
+  | 'failed'
+  | 'rejected-input';
