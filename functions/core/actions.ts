@@ -21,8 +21,18 @@ export const WRITE_ACTIONS: readonly WriteAction[] = [
     iamActions: ['lambda:UpdateFunctionUrlConfig'],
     resource: 'function',
   },
-  { service: 'lambda', operation: 'RemovePermission', iamActions: ['lambda:RemovePermission'], resource: 'function' },
-  { service: 'lambda', operation: 'AddPermission', iamActions: ['lambda:AddPermission'], resource: 'function' },
+  {
+    service: 'lambda',
+    operation: 'RemovePermission',
+    iamActions: ['lambda:RemovePermission'],
+    resource: 'function',
+  },
+  {
+    service: 'lambda',
+    operation: 'AddPermission',
+    iamActions: ['lambda:AddPermission'],
+    resource: 'function',
+  },
 ];
 
 export const actionKey = (service: string, operation: string) => `${service}:${operation}`;

@@ -25,7 +25,9 @@ export const configSchema = z
       )
       .default({}),
     /** IAM role/user ARNs whose changes never trigger the guardrail (its own roles are always added). */
-    excludedPrincipals: z.array(z.string().regex(/^arn:aws[a-z-]*:(iam|sts)::\d{12}:.+/, 'must be an IAM ARN')).default([]),
+    excludedPrincipals: z
+      .array(z.string().regex(/^arn:aws[a-z-]*:(iam|sts)::\d{12}:.+/, 'must be an IAM ARN'))
+      .default([]),
     /** SSM parameter read at the start of every execution; value `on`/`true` downgrades everything to report. */
     killSwitchParameter: z
       .string()

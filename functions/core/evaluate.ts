@@ -47,12 +47,20 @@ export function evaluate(input: EvaluateInput): Evaluation {
   let findings: Finding[] = [];
   for (const rule of rules) {
     if (!target || rule.resource !== target.kind) {
-      results.push({ ruleId: rule.id, status: 'NOT_APPLICABLE', reason: `rule applies to ${rule.resource}s` });
+      results.push({
+        ruleId: rule.id,
+        status: 'NOT_APPLICABLE',
+        reason: `rule applies to ${rule.resource}s`,
+      });
       continue;
     }
     const r = rule.evaluate(snapshot, { now, ...(event ? { event } : {}) });
     if (r.status !== 'NON_COMPLIANT') {
-      results.push({ ruleId: rule.id, status: r.status, ...(r.status === 'NOT_APPLICABLE' ? { reason: r.reason } : {}) });
+      results.push({
+        ruleId: rule.id,
+        status: r.status,
+        ...(r.status === 'NOT_APPLICABLE' ? { reason: r.reason } : {}),
+      });
       continue;
     }
     results.push({ ruleId: rule.id, status: 'NON_COMPLIANT' });

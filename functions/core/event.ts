@@ -34,7 +34,9 @@ export const cloudTrailRecordSchema = z
   .object({
     eventID: z.string().min(1).max(128),
     eventName: z.string().regex(/^[A-Za-z0-9]+$/, 'eventName must be an API name'),
-    eventSource: z.string().regex(/^[a-z0-9-]+\.amazonaws\.com$/, 'eventSource must be <service>.amazonaws.com'),
+    eventSource: z
+      .string()
+      .regex(/^[a-z0-9-]+\.amazonaws\.com$/, 'eventSource must be <service>.amazonaws.com'),
     eventTime: z.string().refine((s) => !Number.isNaN(Date.parse(s)), 'eventTime must be an ISO date'),
     awsRegion: z.string().regex(REGION, 'awsRegion must be a region name'),
     recipientAccountId: z.string().optional(),
@@ -106,7 +108,8 @@ export function sanitizeParameters(value: unknown, depth = 0): unknown {
   if (value && typeof value === 'object') {
     const out: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(value)) {
-      out[k] = SECRET_KEY.test(k) && v !== null && v !== '' ? redactLeaves(v) : sanitizeParameters(v, depth + 1);
+      out[k] =
+        SECRET_KEY.test(k) && v !== null && v !== '' ? redactLeaves(v) : sanitizeParameters(v, depth + 1);
     }
     return out;
   }
@@ -133,7 +136,8 @@ export function parseCloudTrailInput(input: unknown): CloudTrailRecord {
   let record: unknown = input;
   if ('detail-type' in input || 'detail' in input) {
     const env = eventBridgeEnvelopeSchema.safeParse(input);
-    if (!env.success) throw new InvalidEventError(`not a CloudTrail API call envelope: ${firstError(env.error)}`);
+    if (!env.success)
+      throw new InvalidEventError(`not a CloudTrail API call envelope: ${firstError(env.error)}`);
     record = env.data.detail;
   }
   const parsed = cloudTrailRecordSchema.safeParse(record);
@@ -145,7 +149,9 @@ export function normalizeEvent(input: unknown): NormalizedEvent {
   const rec = parseCloudTrailInput(input);
   const account = rec.recipientAccountId ?? rec.userIdentity?.accountId;
   if (!account || !ACCOUNT.test(account)) {
-    throw new InvalidEventError(`recipientAccountId must be a 12-digit account id, got ${JSON.stringify(account)}`);
+    throw new InvalidEventError(
+      `recipientAccountId must be a 12-digit account id, got ${JSON.stringify(account)}`,
+    );
   }
   if (rec.errorCode) throw new InvalidEventError(`the call failed (${rec.errorCode}); nothing changed`);
   const service = rec.eventSource.replace(/\.amazonaws\.com$/, '');
@@ -191,7 +197,9 @@ export function normalizeEvent(input: unknown): NormalizedEvent {
       ...(ui?.arn ? { arn: ui.arn } : {}),
       ...(ui?.accountId ? { accountId: ui.accountId } : {}),
       ...(ui?.principalId ? { principalId: ui.principalId } : {}),
-      ...(ui?.sessionContext?.sessionIssuer?.arn ? { sessionIssuerArn: ui.sessionContext.sessionIssuer.arn } : {}),
+      ...(ui?.sessionContext?.sessionIssuer?.arn
+        ? { sessionIssuerArn: ui.sessionContext.sessionIssuer.arn }
+        : {}),
       ...(ui?.invokedBy ? { invokedBy: ui.invokedBy } : {}),
     },
     resources,

@@ -8,7 +8,11 @@ export const EXEMPT_REASON_TAG = 'guardrail:exempt-reason';
 export const EXEMPT_UNTIL_TAG = 'guardrail:exempt-until';
 
 /** The mode a rule's findings get: rule default or per-rule config, capped by the global mode and the kill switch. */
-export function resolveMode(rule: Rule, config: GuardrailConfig, killSwitch: boolean): { mode: Mode; reason: string } {
+export function resolveMode(
+  rule: Rule,
+  config: GuardrailConfig,
+  killSwitch: boolean,
+): { mode: Mode; reason: string } {
   const override = config.rules[rule.id]?.mode;
   let mode: Mode = override ?? rule.defaultMode;
   let reason = override ? `config sets ${rule.id} to ${override}` : `rule default ${rule.defaultMode}`;
@@ -27,7 +31,11 @@ export function resolveMode(rule: Rule, config: GuardrailConfig, killSwitch: boo
  * Reads exemption tags. An exemption needs rule ids, a reason and an ISO expiry date; one that has
  * expired, or lacks a reason or expiry, is not honoured and says why (so reports can show it).
  */
-export function exemptionFor(ruleId: string, tagMap: Record<string, string>, now: string): Exemption | undefined {
+export function exemptionFor(
+  ruleId: string,
+  tagMap: Record<string, string>,
+  now: string,
+): Exemption | undefined {
   const lower = Object.fromEntries(Object.entries(tagMap).map(([k, v]) => [k.toLowerCase(), v]));
   const ids = (lower[EXEMPT_TAG] ?? '')
     .split(',')
@@ -37,12 +45,14 @@ export function exemptionFor(ruleId: string, tagMap: Record<string, string>, now
   const reason = lower[EXEMPT_REASON_TAG]?.trim() || undefined;
   const until = lower[EXEMPT_UNTIL_TAG]?.trim() || undefined;
   const base = { ruleIds: ids, ...(reason ? { reason } : {}), ...(until ? { until } : {}) };
-  if (!reason) return { ...base, status: 'invalid', note: `exemption ignored: ${EXEMPT_REASON_TAG} is missing` };
+  if (!reason)
+    return { ...base, status: 'invalid', note: `exemption ignored: ${EXEMPT_REASON_TAG} is missing` };
   if (!until || !/^\d{4}-\d{2}-\d{2}/.test(until) || Number.isNaN(Date.parse(until))) {
     return { ...base, status: 'invalid', note: `exemption ignored: ${EXEMPT_UNTIL_TAG} must be an ISO date` };
   }
   // A date-only expiry is valid through the end of that day (UTC).
   const end = /^\d{4}-\d{2}-\d{2}$/.test(until) ? Date.parse(`${until}T23:59:59.999Z`) : Date.parse(until);
-  if (end < Date.parse(now)) return { ...base, status: 'expired', note: `exemption expired on ${until}; ignored` };
+  if (end < Date.parse(now))
+    return { ...base, status: 'expired', note: `exemption expired on ${until}; ignored` };
   return { ...base, status: 'active' };
 }

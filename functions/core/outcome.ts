@@ -43,7 +43,8 @@ export function decideOutcome(args: {
   if (error) return 'failed';
   if (remediation?.status === 'resource-changed') return 'resource-changed';
   if (remediation?.status === 'failed') return 'failed';
-  if (remediation?.status === 'applied') return verification && !verification.verified ? 'failed' : 'remediated';
+  if (remediation?.status === 'applied')
+    return verification && !verification.verified ? 'failed' : 'remediated';
   const findings = evaluation?.findings ?? [];
   const live = findings.filter((f) => !f.exempt);
   if (live.some((f) => f.mode === 'approve')) return 'approval-required';

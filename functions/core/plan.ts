@@ -56,7 +56,9 @@ export function sequencePlans<T extends Pick<Finding, 'plan'>>(findings: readonl
               RevisionId: {
                 fromPolicyRevision: {
                   FunctionName: fn,
-                  ...(step.parameters['Qualifier'] ? { Qualifier: step.parameters['Qualifier'] as string } : {}),
+                  ...(step.parameters['Qualifier']
+                    ? { Qualifier: step.parameters['Qualifier'] as string }
+                    : {}),
                 },
               },
             },
@@ -69,7 +71,8 @@ export function sequencePlans<T extends Pick<Finding, 'plan'>>(findings: readonl
   }));
 }
 
-export const actionKeyOf = (step: Pick<PlanStep, 'service' | 'operation'>) => `${step.service}:${step.operation}`;
+export const actionKeyOf = (step: Pick<PlanStep, 'service' | 'operation'>) =>
+  `${step.service}:${step.operation}`;
 
 /** Preconditions that do not hold on a fresh snapshot, with what was found instead. */
 export function failedPreconditions(

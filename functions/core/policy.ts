@@ -35,11 +35,13 @@ export function parsePolicyDocument(doc: unknown): PolicyDocument {
   }
   if (!value || typeof value !== 'object') throw new Error('policy document is not an object');
   const raw = value as { Statement?: unknown; Version?: string; Id?: string };
-  const statements = raw.Statement === undefined ? [] : Array.isArray(raw.Statement) ? raw.Statement : [raw.Statement];
+  const statements =
+    raw.Statement === undefined ? [] : Array.isArray(raw.Statement) ? raw.Statement : [raw.Statement];
   return { ...raw, Statement: statements as Statement[] };
 }
 
-export const asArray = <T>(v: T | T[] | undefined | null): T[] => (v == null ? [] : Array.isArray(v) ? v : [v]);
+export const asArray = <T>(v: T | T[] | undefined | null): T[] =>
+  v == null ? [] : Array.isArray(v) ? v : [v];
 
 /** Principal values of one kind (`AWS`, `Service`, `Federated`); `"*"` counts as `AWS: "*"`. */
 export function principals(stmt: Statement, kind: 'AWS' | 'Service' | 'Federated'): string[] {

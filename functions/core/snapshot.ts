@@ -74,7 +74,9 @@ export function qualifierOf(functionArn: string): string | undefined {
 }
 
 export function functionUrlConfigs(s: Snapshot): (FunctionUrlConfig & { qualifier?: string })[] {
-  const list = s.responses['ListFunctionUrlConfigs'] as { FunctionUrlConfigs?: FunctionUrlConfig[] } | undefined;
+  const list = s.responses['ListFunctionUrlConfigs'] as
+    | { FunctionUrlConfigs?: FunctionUrlConfig[] }
+    | undefined;
   return (list?.FunctionUrlConfigs ?? []).map((c) => {
     const qualifier = qualifierOf(c.FunctionArn);
     return qualifier ? { ...c, qualifier } : { ...c };

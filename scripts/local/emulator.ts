@@ -347,7 +347,7 @@ const BOOTSTRAP = [
   'import os, sys, threading',
   'def _watch_parent():',
   '    try:',
-  '        while sys.stdin.buffer.read(4096):',
+  '        while os.read(0, 4096):',
   '            pass',
   '    except Exception:',
   '        pass',

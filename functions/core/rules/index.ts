@@ -12,6 +12,11 @@ export function ruleById(id: string): Rule | undefined {
 /** The distinct trigger prefixes per service, for the EventBridge rules. */
 export function triggerPrefixes(rules: readonly Rule[] = RULES): Record<string, string[]> {
   const out: Record<string, Set<string>> = {};
-  for (const r of rules) for (const t of r.triggers) for (const a of t.actions) (out[t.service] ??= new Set()).add(a);
+  for (const r of rules) {
+    for (const t of r.triggers) {
+      out[t.service] ??= new Set();
+      for (const a of t.actions) out[t.service].add(a);
+    }
+  }
   return Object.fromEntries(Object.entries(out).map(([k, v]) => [k, [...v].sort()]));
 }

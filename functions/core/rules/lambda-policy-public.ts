@@ -64,7 +64,9 @@ export const lambdaPolicyPublic: Rule = {
           qualifier: policy.qualifier ?? null,
           statements: open,
           ...(removable.length < open.length
-            ? { note: 'statements without a Sid cannot be removed through the Lambda API; remove them by hand' }
+            ? {
+                note: 'statements without a Sid cannot be removed through the Lambda API; remove them by hand',
+              }
             : {}),
         },
         plan: {

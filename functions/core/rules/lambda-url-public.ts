@@ -1,4 +1,4 @@
-import { removePermissionStep } from '../permissions.ts';
+import { isUrlInvokeStatement, removePermissionStep } from '../permissions.ts';
 import { isPublicPrincipal, type Statement } from '../policy.ts';
 import {
   type FunctionUrlConfig,
@@ -8,7 +8,6 @@ import {
   policyFor,
 } from '../snapshot.ts';
 import type { PlanStep, Precondition, RawFinding, Rule, Snapshot } from '../types.ts';
-import { isUrlInvokeStatement } from '../permissions.ts';
 
 /**
  * The statements that make a URL with AuthType NONE public: Principal `*`, and either
@@ -47,7 +46,9 @@ export const lambdaUrlPublic: Rule = {
   knownFalsePositives: [
     'Public webhooks and websites that authenticate requests themselves (for example by HMAC signature). Exempt them by tag, with a reason and an expiry.',
   ],
-  triggers: [{ service: 'lambda', actions: ['CreateFunctionUrlConfig', 'UpdateFunctionUrlConfig', 'AddPermission'] }],
+  triggers: [
+    { service: 'lambda', actions: ['CreateFunctionUrlConfig', 'UpdateFunctionUrlConfig', 'AddPermission'] },
+  ],
   resource: 'function',
   defaultMode: 'auto',
   fix: 'UpdateFunctionUrlConfig to AuthType AWS_IAM (keeping Cors and InvokeMode), then RemovePermission of the statements that made the URL public.',

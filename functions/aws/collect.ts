@@ -1,0 +1,109 @@
+import {
+  GetFunctionConfigurationCommand,
+  GetFunctionUrlConfigCommand,
+  GetPolicyCommand,
+  type LambdaClient,
+  ListTagsCommand,
+  paginateListAliases,
+  paginateListFunctionUrlConfigs,
+} from '@aws-sdk/client-lambda';
+import type { FunctionUrlConfig } from '../core/snapshot.ts';
+import type { Snapshot } from '../core/types.ts';
+import { type AwsClients, body, errorName, isNotFound } from './clients.ts';
+
+/**
+ * Snapshot collectors: the read side. Every response is stored in the exact SDK shape under its
+ * operation name (see docs/snapshot.md). A resource that does not exist is stored as `null`.
+ */
+
+export interface FunctionTarget {
+  account: string;
+  region: string;
+  functionName: string;
+  /** A qualifier the event named (alias or version); aliases are always read. */
+  qualifier?: string;
+}
+
+async function orNull<T>(p: Promise<T>): Promise<T | null> {
+  try {
+    return await p;
+  } catch (err) {
+    if (isNotFound(err)) return null;
+    throw err;
+  }
+}
+
+export async function collectFunction(clients: AwsClients, target: FunctionTarget): Promise<Snapshot> {
+  const lambda = clients.lambda(target.region);
+  const responses: Record<string, unknown> = {};
+  const snapshot: Snapshot = { account: target.account, region: target.region, responses };
+  const config = await orNull(
+    lambda.send(new GetFunctionConfigurationCommand({ FunctionName: target.functionName })),
+  );
+  responses['GetFunctionConfiguration'] = config ? body(config) : null;
+  if (!config) return snapshot;
+  const name = config.FunctionName ?? target.functionName;
+  const arn = (config.FunctionArn ?? '').replace(/(:function:[^:]+):[^:]+$/, '$1');
+
+  const [tagsRes, aliases] = await Promise.all([
+    lambda.send(new ListTagsCommand({ Resource: arn })),
+    collectPages(paginateListAliases({ client: lambda }, { FunctionName: name }), 'Aliases'),
+  ]);
+  responses['ListTags'] = body(tagsRes);
+  responses['ListAliases'] = { Aliases: aliases };
+
+  const qualifiers = new Set<string>(aliases.map((a) => (a as { Name: string }).Name));
+  if (target.qualifier && target.qualifier !== '$LATEST') qualifiers.add(target.qualifier);
+
+  responses['ListFunctionUrlConfigs'] = await listUrlConfigs(lambda, name, [...qualifiers]);
+  const policies = await Promise.all(
+    [undefined, ...qualifiers].map(async (q) => {
+      const r = await orNull(
+        lambda.send(new GetPolicyCommand({ FunctionName: name, ...(q ? { Qualifier: q } : {}) })),
+      );
+      return [q ? `GetPolicy:${q}` : 'GetPolicy', r ? body(r) : null] as const;
+    }),
+  );
+  for (const [k, v] of policies) responses[k] = v;
+  return snapshot;
+}
+
+async function collectPages<T>(pages: AsyncIterable<T>, field: keyof T): Promise<unknown[]> {
+  const out: unknown[] = [];
+  for await (const page of pages) out.push(...((page[field] as unknown[]) ?? []));
+  return out;
+}
+
+/**
+ * ListFunctionUrlConfigs covers every qualifier. Where the endpoint does not implement it (the local
+ * emulator), fall back to GetFunctionUrlConfig per qualifier and build the same response shape.
+ */
+async function listUrlConfigs(lambda: LambdaClient, name: string, qualifiers: string[]) {
+  try {
+    return {
+      FunctionUrlConfigs: await collectPages(
+        paginateListFunctionUrlConfigs({ client: lambda }, { FunctionName: name }),
+        'FunctionUrlConfigs',
+      ),
+    };
+  } catch (err) {
+    if (!isUnsupported(err)) throw err;
+  }
+  const configs: FunctionUrlConfig[] = [];
+  for (const q of [undefined, ...qualifiers]) {
+    const r = await orNull(
+      lambda.send(new GetFunctionUrlConfigCommand({ FunctionName: name, ...(q ? { Qualifier: q } : {}) })),
+    );
+    if (r) configs.push(body(r) as FunctionUrlConfig);
+  }
+  return { FunctionUrlConfigs: configs };
+}
+
+function isUnsupported(err: unknown): boolean {
+  const status = (err as { $metadata?: { httpStatusCode?: number } })?.$metadata?.httpStatusCode;
+  return (
+    ['NotImplementedError', 'NotImplemented', 'UnknownOperationException'].includes(errorName(err)) ||
+    status === 501 ||
+    (status === 404 && errorName(err) !== 'ResourceNotFoundException')
+  );
+}

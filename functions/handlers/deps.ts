@@ -1,0 +1,39 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import { createClients } from '../aws/clients.ts';
+import type { Deps } from '../aws/workflow.ts';
+import { parseConfig } from '../core/config.ts';
+
+/** Shared by every handler: the structured logger and dependencies built once per cold start from the environment. */
+export const logger = new Logger({ serviceName: 'lambda-guardrail' });
+
+export interface HandlerDeps extends Deps {
+  ledgerTable?: string;
+  stateMachineArn?: string;
+  excludedPrincipals?: string[];
+  /** Region of the ledger table and state machine. */
+  homeRegion: string;
+  now: () => string;
+}
+
+export function depsFromEnv(env: NodeJS.ProcessEnv = process.env): HandlerDeps {
+  const config = parseConfig(env.GUARDRAIL_CONFIG ? JSON.parse(env.GUARDRAIL_CONFIG) : {});
+  const excluded = env.EXCLUDED_PRINCIPALS ? (JSON.parse(env.EXCLUDED_PRINCIPALS) as string[]) : [];
+  return {
+    clients: createClients(),
+    config: env.KILL_SWITCH_PARAMETER
+      ? { ...config, killSwitchParameter: env.KILL_SWITCH_PARAMETER }
+      : config,
+    homeRegion: env.AWS_REGION ?? config.homeRegion,
+    ...(env.LEDGER_TABLE ? { ledgerTable: env.LEDGER_TABLE } : {}),
+    ...(env.STATE_MACHINE_ARN ? { stateMachineArn: env.STATE_MACHINE_ARN } : {}),
+    excludedPrincipals: [...config.excludedPrincipals, ...excluded],
+    now: () => new Date().toISOString(),
+  };
+}
+
+let cached: HandlerDeps | undefined;
+/** Lazily built so importing a handler module (tests, local runtime) never reads the environment. */
+export const envDeps = () => {
+  cached ??= depsFromEnv();
+  return cached;
+};

@@ -1,0 +1,31 @@
+import { z } from 'zod';
+import { evaluate } from '../core/evaluate.ts';
+import type { NormalizedEvent, Snapshot } from '../core/types.ts';
+import { envDeps, type HandlerDeps, logger } from './deps.ts';
+import { eventSchema, isoTime, snapshotInput } from './schemas.ts';
+
+const input = z.object({
+  event: eventSchema,
+  snapshot: snapshotInput,
+  killSwitch: z.boolean(),
+  now: isoTime,
+});
+
+export const makeEvaluate = (deps: () => HandlerDeps) => async (raw: unknown) => {
+  const i = input.parse(raw);
+  const result = evaluate({
+    snapshot: i.snapshot as Snapshot,
+    event: i.event as unknown as NormalizedEvent,
+    config: deps().config,
+    now: i.now,
+    killSwitch: i.killSwitch,
+  });
+  logger.info('evaluated', {
+    eventId: i.event.eventId,
+    route: result.route,
+    findings: result.findings.map((f) => ({ ruleId: f.ruleId, mode: f.mode, exempt: f.exempt })),
+  });
+  return result;
+};
+
+export const handler = makeEvaluate(envDeps);

@@ -1,0 +1,25 @@
+import { z } from 'zod';
+import { remediateStep } from '../aws/workflow.ts';
+import type { Evaluation } from '../core/evaluate.ts';
+import type { NormalizedEvent } from '../core/types.ts';
+import { envDeps, type HandlerDeps, logger } from './deps.ts';
+import { evaluationSchema, eventSchema, isoTime } from './schemas.ts';
+
+const input = z.object({ event: eventSchema, evaluation: evaluationSchema, now: isoTime });
+
+export const makeRemediate = (deps: () => HandlerDeps) => async (raw: unknown) => {
+  const i = input.parse(raw);
+  const result = await remediateStep(deps(), {
+    event: i.event as unknown as NormalizedEvent,
+    evaluation: i.evaluation as unknown as Evaluation,
+    now: i.now,
+  });
+  logger.info('remediation', {
+    eventId: i.event.eventId,
+    status: result.status,
+    steps: result.steps.map((s) => `${s.operation}:${s.status}`),
+  });
+  return result;
+};
+
+export const handler = makeRemediate(envDeps);

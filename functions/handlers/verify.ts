@@ -1,0 +1,32 @@
+import { z } from 'zod';
+import { verifyStep } from '../aws/workflow.ts';
+import type { Evaluation } from '../core/evaluate.ts';
+import type { Remediation } from '../core/outcome.ts';
+import type { NormalizedEvent } from '../core/types.ts';
+import { envDeps, type HandlerDeps, logger } from './deps.ts';
+import { evaluationSchema, eventSchema, isoTime, remediationSchema } from './schemas.ts';
+
+const input = z.object({
+  event: eventSchema,
+  evaluation: evaluationSchema,
+  remediation: remediationSchema,
+  now: isoTime,
+});
+
+export const makeVerify = (deps: () => HandlerDeps) => async (raw: unknown) => {
+  const i = input.parse(raw);
+  const result = await verifyStep(deps(), {
+    event: i.event as unknown as NormalizedEvent,
+    evaluation: i.evaluation as unknown as Evaluation,
+    remediation: i.remediation as unknown as Remediation,
+    now: i.now,
+  });
+  logger.info('verified', {
+    eventId: i.event.eventId,
+    verified: result.verified,
+    remaining: result.remaining.length,
+  });
+  return result;
+};
+
+export const handler = makeVerify(envDeps);
