@@ -2,6 +2,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SSMClient } from '@aws-sdk/client-ssm';
+import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 
 /**
@@ -12,8 +13,8 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 export interface ClientOptions {
   endpoint?: string;
   credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
-  /** A provider from @aws-sdk/credential-providers (e.g. fromIni for --profile). */
-  credentialProvider?: unknown;
+  /** A named profile from the shared AWS config files (--profile). */
+  profile?: string;
   maxAttempts?: number;
   retryMode?: 'standard' | 'adaptive';
 }
@@ -23,6 +24,7 @@ export interface AwsClients {
   ssm(region: string): SSMClient;
   sfn(region: string): SFNClient;
   ddb(region: string): DynamoDBDocumentClient;
+  sts(region: string): STSClient;
   /** Counts every command sent, by `service:Operation` (benchmarks and tests read it). */
   readonly calls: Map<string, number>;
 }
@@ -34,7 +36,7 @@ export function createClients(options: ClientOptions = {}): AwsClients {
     region,
     ...(options.endpoint ? { endpoint: options.endpoint } : {}),
     ...(options.credentials ? { credentials: options.credentials } : {}),
-    ...(options.credentialProvider ? { credentials: options.credentialProvider as never } : {}),
+    ...(options.profile ? { profile: options.profile } : {}),
     ...(options.maxAttempts ? { maxAttempts: options.maxAttempts } : {}),
     ...(options.retryMode ? { retryMode: options.retryMode } : {}),
   });
@@ -62,6 +64,7 @@ export function createClients(options: ClientOptions = {}): AwsClients {
     lambda: (region) => get(`lambda:${region}`, () => counted('lambda', new LambdaClient(base(region)))),
     ssm: (region) => get(`ssm:${region}`, () => counted('ssm', new SSMClient(base(region)))),
     sfn: (region) => get(`sfn:${region}`, () => counted('states', new SFNClient(base(region)))),
+    sts: (region) => get(`sts:${region}`, () => counted('sts', new STSClient(base(region)))),
     ddb: (region) =>
       get(`ddb:${region}`, () =>
         DynamoDBDocumentClient.from(counted('dynamodb', new DynamoDBClient(base(region))), {
@@ -85,3 +88,11 @@ export const isNotFound = (err: unknown) =>
   ['ResourceNotFoundException', 'NoSuchEntityException', 'NoSuchEntity', 'ParameterNotFound'].includes(
     errorName(err),
   );
+
+/** The account the caller's credentials belong to. */
+export async function callerAccount(clients: AwsClients, region: string): Promise<string> {
+  const r = await clients.sts(region).send(new GetCallerIdentityCommand({}));
+  if (!r.Account)
+    throw new Error('could not determine the AWS account (sts:GetCallerIdentity returned none)');
+  return r.Account;
+}

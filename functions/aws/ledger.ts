@@ -1,4 +1,5 @@
-import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { CreateTableCommand, DescribeTableCommand } from '@aws-sdk/client-dynamodb';
+import { GetCommand, PutCommand, paginateScan } from '@aws-sdk/lib-dynamodb';
 import type { LedgerRecord } from '../core/ledger.ts';
 import type { AwsClients } from './clients.ts';
 
@@ -32,4 +33,39 @@ export async function getLedgerRecord(
     .ddb(region)
     .send(new GetCommand({ TableName: table, Key: { pk: `EXEC#${executionName}`, sk: 'RECORD' } }));
   return r.Item as LedgerRecord | undefined;
+}
+
+/** Creates the ledger table where it does not exist (local runtime and emulator tests; CDK creates it when deployed). */
+export async function ensureLedgerTable(clients: AwsClients, region: string, table: string) {
+  const ddb = clients.ddb(region);
+  try {
+    await ddb.send(new DescribeTableCommand({ TableName: table }));
+  } catch {
+    await ddb.send(
+      new CreateTableCommand({
+        TableName: table,
+        BillingMode: 'PAY_PER_REQUEST',
+        AttributeDefinitions: [
+          { AttributeName: 'pk', AttributeType: 'S' },
+          { AttributeName: 'sk', AttributeType: 'S' },
+        ],
+        KeySchema: [
+          { AttributeName: 'pk', KeyType: 'HASH' },
+          { AttributeName: 'sk', KeyType: 'RANGE' },
+        ],
+      }),
+    );
+  }
+}
+
+export async function scanLedger(
+  clients: AwsClients,
+  region: string,
+  table: string,
+): Promise<LedgerRecord[]> {
+  const out: LedgerRecord[] = [];
+  for await (const page of paginateScan({ client: clients.ddb(region) }, { TableName: table })) {
+    out.push(...((page.Items ?? []) as LedgerRecord[]));
+  }
+  return out;
 }

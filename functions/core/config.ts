@@ -50,7 +50,10 @@ export class InvalidConfigError extends Error {
 export function parseConfig(input: unknown): GuardrailConfig {
   const r = configSchema.safeParse(input ?? {});
   if (!r.success) {
-    const msgs = r.error.issues.map((i) => `${i.path.join('.') || 'config'}: ${i.message}`);
+    // zod reports a rejected record key as "Invalid key in record" and keeps the refine's message inside.
+    const message = (i: z.core.$ZodIssue) =>
+      i.code === 'invalid_key' && i.issues[0] ? i.issues[0].message : i.message;
+    const msgs = r.error.issues.map((i) => `${i.path.join('.') || 'config'}: ${message(i)}`);
     throw new InvalidConfigError(`invalid guardrail config: ${msgs.join('; ')}`);
   }
   return r.data;

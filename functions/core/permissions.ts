@@ -79,6 +79,15 @@ export function removePermissionStep(
   };
 }
 
+/** Condition keys that restrict who can call (matched case-insensitively). */
+export const RESTRICTING_KEYS = [
+  'aws:SourceArn',
+  'aws:SourceAccount',
+  'aws:PrincipalOrgID',
+  'aws:SourceOrgID',
+  'aws:PrincipalAccount',
+] as const;
+
 /** Public-URL statements: the pair AWS requires since October 2025 for an AuthType NONE URL. */
 export function isUrlInvokeStatement(stmt: Statement): boolean {
   const actions = asArray(stmt.Action).map((a) => a.toLowerCase());

@@ -101,10 +101,11 @@ export function hasConditionKey(stmt: Statement, keys: readonly string[]): boole
 
 /**
  * A condition only restricts the caller when it narrows to specific values: `StringNotEquals`,
- * `...IfExists`, `Null` and wildcard-only values do not.
+ * `...IfExists`, `Null`, `ForAllValues:...` (true when the key is absent) and wildcard-only values do not.
  */
 function isNegatedOrVacuous(operator: string, values: unknown[]): boolean {
   const op = operator.toLowerCase();
-  if (op.includes('not') || op.endsWith('ifexists') || op === 'null') return true;
+  if (op.includes('not') || op.endsWith('ifexists') || op === 'null' || op.startsWith('forallvalues:'))
+    return true;
   return values.length === 0 || values.every((v) => v === '*' || v === '' || v == null);
 }

@@ -2,6 +2,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { createClients } from '../aws/clients.ts';
 import type { Deps } from '../aws/workflow.ts';
 import { parseConfig } from '../core/config.ts';
+import type { NormalizedEvent } from '../core/types.ts';
 
 /** Shared by every handler: the structured logger and dependencies built once per cold start from the environment. */
 export const logger = new Logger({ serviceName: 'lambda-guardrail' });
@@ -13,6 +14,8 @@ export interface HandlerDeps extends Deps {
   /** Region of the ledger table and state machine. */
   homeRegion: string;
   now: () => string;
+  /** Starts a workflow for an event; defaults to Step Functions StartExecution (the local runtime runs the ASL in-process). */
+  startExecution?: (event: NormalizedEvent) => Promise<{ started: boolean; executionName: string }>;
 }
 
 export function depsFromEnv(env: NodeJS.ProcessEnv = process.env): HandlerDeps {

@@ -38,8 +38,13 @@ export const makeIngest = (deps: () => HandlerDeps) => async (raw: unknown) => {
     logger.info('ignored own change', { eventId: event.eventId, action: event.action });
     return { status: 'ignored' as const, reason: 'caused by the guardrail itself' };
   }
-  if (!d.stateMachineArn) throw new Error('STATE_MACHINE_ARN is not set');
-  const r = await startExecution(d.clients, d.stateMachineArn, event);
+  const start =
+    d.startExecution ??
+    ((e: typeof event) => {
+      if (!d.stateMachineArn) throw new Error('STATE_MACHINE_ARN is not set');
+      return startExecution(d.clients, d.stateMachineArn, e);
+    });
+  const r = await start(event);
   logger.info(r.started ? 'started' : 'duplicate', {
     eventId: event.eventId,
     action: event.action,

@@ -271,7 +271,12 @@ async function acquireInstallLock(log: Logger): Promise<() => Promise<void>> {
   for (;;) {
     try {
       await mkdir(LOCK_DIR);
-      const owner: LockOwner = { token, pid: process.pid, host: hostname(), startedAt: new Date().toISOString() };
+      const owner: LockOwner = {
+        token,
+        pid: process.pid,
+        host: hostname(),
+        startedAt: new Date().toISOString(),
+      };
       await writeFile(LOCK_OWNER_FILE, JSON.stringify(owner));
       break;
     } catch (err) {
@@ -339,9 +344,18 @@ export function findFreePort(): Promise<number> {
   });
 }
 
+function portIsFree(port: number): Promise<boolean> {
+  return new Promise((resolvePromise) => {
+    const srv = createServer();
+    srv.unref();
+    srv.once('error', () => resolvePromise(false));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => resolvePromise(true)));
+  });
+}
+
 /**
  * Python bootstrap: exits as soon as stdin reaches EOF (i.e. the Node parent
- * died, even by SIGKILL), then runs `moto.server` exactly like `python -m moto.server`.
+ * died, even by SIGKILL), applies moto_patches.py, then runs `moto.server` like `python -m moto.server`.
  */
 const BOOTSTRAP = [
   'import os, sys, threading',
@@ -353,6 +367,9 @@ const BOOTSTRAP = [
   '        pass',
   '    os._exit(0)',
   'threading.Thread(target=_watch_parent, daemon=True).start()',
+  // Patches that make moto's Lambda resource policies behave like AWS (see moto_patches.py).
+  `sys.path.insert(0, ${JSON.stringify(dirname(fileURLToPath(import.meta.url)))})`,
+  'import moto_patches',
   'from moto.server import main',
   'main(sys.argv[1:])',
 ].join('\n');
@@ -429,6 +446,9 @@ async function startOnce(
     stdio: ['pipe', 'pipe', 'pipe'],
     env: serverEnv(),
     cwd: REPO_ROOT,
+    // Own process group: a terminal Ctrl+C reaches only the Node parent, which
+    // then stops moto deliberately (the stdin watchdog covers parent crashes).
+    detached: process.platform !== 'win32',
   });
   installExitHook();
   liveChildren.add(child);
@@ -471,23 +491,35 @@ async function startOnce(
     return stopping;
   };
 
-  // Wait until the server answers.
+  // Wait until OUR server answers. An HTTP answer alone is not enough: if the
+  // port is taken by another server (e.g. a second moto), the probe would reach
+  // that one. So also require werkzeug's " * Running on <endpoint>" banner
+  // (printed after the socket is bound) from our child, or, should the banner
+  // format ever change, our child still alive well after the first answer.
   const deadline = Date.now() + startTimeoutMs;
+  let firstAnswerAt: number | undefined;
   for (;;) {
     if (exitInfo) {
-      const reason = spawnError ? spawnError.message : `exit code ${exitInfo.code}, signal ${exitInfo.signal}`;
-      const portInUse = /address already in use|errno 98|errno 48/i.test(output);
+      const reason = spawnError
+        ? spawnError.message
+        : `exit code ${exitInfo.code}, signal ${exitInfo.signal}`;
+      const portInUse = /address already in use|is in use by another program|errno 98|errno 48/i.test(output);
       throw new StartupError(
-        `emulator: moto server exited during startup (${reason}). Output tail:\n${tail(output)}`,
+        portInUse
+          ? `emulator: port ${port} on 127.0.0.1 is already in use`
+          : `emulator: moto server exited during startup (${reason}). Output tail:\n${tail(output)}`,
         portInUse,
       );
     }
     try {
       const res = await fetch(`${endpoint}/moto-api/`, { signal: AbortSignal.timeout(2_000) });
       await res.arrayBuffer();
-      if (res.status < 500) break;
+      if (res.status < 500) firstAnswerAt ??= Date.now();
     } catch {
       // not listening yet
+    }
+    if (firstAnswerAt !== undefined && !exitInfo) {
+      if (output.includes(`Running on ${endpoint}`) || Date.now() - firstAnswerAt > 3_000) break;
     }
     if (Date.now() > deadline) {
       await stop();
@@ -520,6 +552,9 @@ export async function startEmulator(opts: StartEmulatorOptions = {}): Promise<Em
   if (opts.port !== undefined && opts.port !== 0) {
     if (!Number.isInteger(opts.port) || opts.port < 1 || opts.port > 65535) {
       throw new Error(`emulator: invalid port ${opts.port}`);
+    }
+    if (!(await portIsFree(opts.port))) {
+      throw new Error(`emulator: port ${opts.port} on 127.0.0.1 is already in use`);
     }
     return startOnce(python, opts.port, log, startTimeoutMs);
   }

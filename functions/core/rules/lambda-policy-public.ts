@@ -1,17 +1,10 @@
-import { removePermissionStep } from '../permissions.ts';
+import { RESTRICTING_KEYS, removePermissionStep } from '../permissions.ts';
 import { allowsAnyAction, hasConditionKey, isPublicPrincipal, type Statement } from '../policy.ts';
 import { functionArnOf, functionConfiguration, resourcePolicies } from '../snapshot.ts';
 import type { RawFinding, Rule } from '../types.ts';
 import { publicUrlStatements } from './lambda-url-public.ts';
 
-/** Condition keys that restrict who can call (matched case-insensitively). */
-export const RESTRICTING_KEYS = [
-  'aws:SourceArn',
-  'aws:SourceAccount',
-  'aws:PrincipalOrgID',
-  'aws:SourceOrgID',
-  'aws:PrincipalAccount',
-] as const;
+export { RESTRICTING_KEYS };
 
 const INVOKE_ACTIONS = ['lambda:InvokeFunction', 'lambda:InvokeFunctionUrl'];
 

@@ -1,5 +1,5 @@
-import { isUrlInvokeStatement, removePermissionStep } from '../permissions.ts';
-import { isPublicPrincipal, type Statement } from '../policy.ts';
+import { isUrlInvokeStatement, RESTRICTING_KEYS, removePermissionStep } from '../permissions.ts';
+import { hasConditionKey, isPublicPrincipal, type Statement } from '../policy.ts';
 import {
   type FunctionUrlConfig,
   functionArnOf,
@@ -12,7 +12,8 @@ import type { PlanStep, Precondition, RawFinding, Rule, Snapshot } from '../type
 /**
  * The statements that make a URL with AuthType NONE public: Principal `*`, and either
  * `lambda:InvokeFunctionUrl` conditioned on `lambda:FunctionUrlAuthType = NONE` or
- * `lambda:InvokeFunction` conditioned on `lambda:InvokedViaFunctionUrl = true`.
+ * `lambda:InvokeFunction` conditioned on `lambda:InvokedViaFunctionUrl = true`, with no restricting
+ * condition (`aws:PrincipalOrgID`, ...).
  * `LAMBDA.POLICY.PUBLIC` leaves exactly these to this rule, so no statement is planned twice.
  */
 export function publicUrlStatements(s: Snapshot): { qualifier?: string; statements: Statement[] }[] {
@@ -21,7 +22,13 @@ export function publicUrlStatements(s: Snapshot): { qualifier?: string; statemen
     .map((u) => ({
       ...(u.qualifier ? { qualifier: u.qualifier } : {}),
       statements: (policyFor(s, u.qualifier)?.document.Statement ?? []).filter(
-        (st) => st.Effect === 'Allow' && isPublicPrincipal(st) && isUrlInvokeStatement(st),
+        (st) =>
+          st.Effect === 'Allow' &&
+          isPublicPrincipal(st) &&
+          isUrlInvokeStatement(st) &&
+          // An org- or account-restricted statement did not make the URL public, and it still
+          // grants signed callers access once the URL is AWS_IAM: keep it.
+          !hasConditionKey(st, RESTRICTING_KEYS),
       ),
     }));
 }

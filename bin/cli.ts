@@ -1,0 +1,194 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { callerAccount, createClients } from '../functions/aws/clients.ts';
+import { collectFunction } from '../functions/aws/collect.ts';
+import { InvalidConfigError, parseConfig } from '../functions/core/config.ts';
+import { evaluate } from '../functions/core/evaluate.ts';
+import { InvalidEventError, normalizeEvent, parseFunctionRef } from '../functions/core/event.ts';
+import { redactSnapshot } from '../functions/core/redact.ts';
+import { evaluationJson, evaluationTable } from '../functions/core/render.ts';
+import { functionNameOf, InvalidSnapshotError, parseSnapshot } from '../functions/core/snapshot.ts';
+
+/**
+ * `guardrail` CLI. Exit codes (a contract): 0 compliant, 1 findings, 2 bad input or usage.
+ * Bad input prints one clear line on stderr, never a stack trace.
+ */
+
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+const USAGE = `usage: guardrail <command> [options]
+
+commands:
+  evaluate --event <file> --snapshot <file> [--config <file>] [--format json|table]
+      Evaluate a recorded CloudTrail event against a snapshot, offline. Exit 0 compliant, 1 findings, 2 bad input.
+  snapshot --function <name|arn> [--region r] [--profile p] [--endpoint-url u] [--output file]
+      Capture a snapshot of a function with the deployed collector code (environment values are redacted).
+  emulator [--port N]
+      Run the local AWS emulator (moto, pinned, in a project-local virtualenv) on loopback until interrupted.
+  demo [--keep-going]
+      Run the end-to-end demo against the local emulator.`;
+
+interface Io {
+  out: (s: string) => void;
+  err: (s: string) => void;
+}
+
+const defaultIo: Io = {
+  out: (s) => process.stdout.write(`${s}\n`),
+  err: (s) => process.stderr.write(`${s}\n`),
+};
+
+function readJson(path: string, what: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new UsageError(
+      `cannot read ${what} file ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+    );
+  }
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new UsageError(`${what} file ${path} is not valid JSON: ${(err as Error).message}`);
+  }
+}
+
+function parse(argv: string[], options: NonNullable<Parameters<typeof parseArgs>[0]>['options']) {
+  try {
+    return parseArgs({ args: argv, options, allowPositionals: false, strict: true }).values as Record<
+      string,
+      string | boolean | undefined
+    >;
+  } catch (err) {
+    throw new UsageError((err as Error).message.split('\n')[0]);
+  }
+}
+
+export async function evaluateCommand(argv: string[], io: Io, now: () => string): Promise<number> {
+  const v = parse(argv, {
+    event: { type: 'string' },
+    snapshot: { type: 'string' },
+    config: { type: 'string' },
+    format: { type: 'string', default: 'table' },
+    now: { type: 'string' },
+  });
+  if (!v.event || !v.snapshot) throw new UsageError('evaluate needs --event <file> and --snapshot <file>');
+  if (v.format !== 'json' && v.format !== 'table')
+    throw new UsageError(`--format must be json or table, got ${v.format}`);
+  const event = normalizeEvent(readJson(v.event as string, 'event'));
+  const snapshot = parseSnapshot(readJson(v.snapshot as string, 'snapshot'));
+  const config = parseConfig(v.config ? readJson(v.config as string, 'config') : {});
+  if (snapshot.account !== event.account) {
+    throw new UsageError(
+      `the event is from account ${event.account} but the snapshot is of account ${snapshot.account}`,
+    );
+  }
+  const snapName = functionNameOf(snapshot);
+  if (event.resources.functionName && snapName && event.resources.functionName !== snapName) {
+    throw new UsageError(
+      `the event names function ${event.resources.functionName} but the snapshot is of ${snapName}`,
+    );
+  }
+  const at = (v.now as string | undefined) ?? now();
+  if (Number.isNaN(Date.parse(at))) throw new UsageError(`--now must be an ISO time, got ${at}`);
+  const result = evaluate({ snapshot, config, now: at, event });
+  io.out(
+    v.format === 'json'
+      ? JSON.stringify(evaluationJson(event, result), null, 2)
+      : evaluationTable(event, result),
+  );
+  return result.findings.some((f) => !f.exempt) ? 1 : 0;
+}
+
+export async function snapshotCommand(argv: string[], io: Io): Promise<number> {
+  const v = parse(argv, {
+    function: { type: 'string' },
+    region: { type: 'string' },
+    profile: { type: 'string' },
+    'endpoint-url': { type: 'string' },
+    output: { type: 'string' },
+  });
+  if (!v.function) throw new UsageError('snapshot needs --function <name|arn>');
+  const ref = v.function as string;
+  const arnRegion = /^arn:aws[a-z-]*:lambda:([a-z0-9-]+):/.exec(ref)?.[1];
+  const region =
+    (v.region as string | undefined) ?? arnRegion ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;
+  if (!region) throw new UsageError('no region: pass --region or a function ARN, or set AWS_REGION');
+  const clients = createClients({
+    ...(v['endpoint-url'] ? { endpoint: v['endpoint-url'] as string } : {}),
+    ...(v.profile ? { profile: v.profile as string } : {}),
+  });
+  const account = /:(\d{12}):function:/.exec(ref)?.[1] ?? (await callerAccount(clients, region));
+  const fn = parseFunctionRef(ref, account, region);
+  const snapshot = redactSnapshot(
+    await collectFunction(clients, {
+      account,
+      region,
+      functionName: fn.functionName,
+      ...(fn.qualifier ? { qualifier: fn.qualifier } : {}),
+    }),
+  );
+  const text = JSON.stringify(snapshot, null, 2);
+  if (v.output) {
+    writeFileSync(v.output as string, `${text}\n`);
+    io.err(`wrote ${v.output}`);
+  } else {
+    io.out(text);
+  }
+  return 0;
+}
+
+export async function main(
+  argv: string[],
+  io: Io = defaultIo,
+  now = () => new Date().toISOString(),
+): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case 'evaluate':
+        return await evaluateCommand(rest, io, now);
+      case 'snapshot':
+        return await snapshotCommand(rest, io);
+      case 'emulator': {
+        const { runEmulatorCommand } = await import('../scripts/local/emulator-cli.ts');
+        return await runEmulatorCommand(rest);
+      }
+      case 'demo': {
+        const { runDemo } = await import('../scripts/local/demo.ts');
+        return await runDemo(rest, io);
+      }
+      case undefined:
+      case '-h':
+      case '--help':
+      case 'help':
+        io.out(USAGE);
+        return command === undefined ? 2 : 0;
+      default:
+        throw new UsageError(`unknown command '${command}' (try: guardrail --help)`);
+    }
+  } catch (err) {
+    if (
+      err instanceof UsageError ||
+      err instanceof InvalidEventError ||
+      err instanceof InvalidSnapshotError ||
+      err instanceof InvalidConfigError
+    ) {
+      io.err(`guardrail: ${err.message}`);
+      return 2;
+    }
+    if (err instanceof SyntaxError || (err as Error).name === 'ZodError') {
+      io.err(`guardrail: bad input: ${(err as Error).message.split('\n')[0]}`);
+      return 2;
+    }
+    const name = (err as Error).name;
+    if (['CredentialsProviderError', 'ExpiredTokenException', 'UnrecognizedClientException'].includes(name)) {
+      io.err(`guardrail: AWS credentials problem: ${(err as Error).message.split('\n')[0]}`);
+      return 2;
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,190 @@
+import { GetFunctionUrlConfigCommand, GetPolicyCommand } from '@aws-sdk/client-lambda';
+import type { LedgerRecord } from '../../functions/core/ledger.ts';
+import { parsePolicyDocument } from '../../functions/core/policy.ts';
+import { stepLine } from '../../functions/core/render.ts';
+import { startEmulator } from './emulator.ts';
+import { LocalGuardrail } from './runtime.ts';
+import {
+  DEMO_ACCOUNT,
+  DEMO_REGION,
+  emulatorClients,
+  lambdaEvent,
+  PUBLIC_URL_PERMISSIONS,
+  seedFunction,
+} from './seed.ts';
+
+/**
+ * `npm run demo`: the main job on the built-in local default. Starts the emulator, seeds functions
+ * with public URLs and public invoke statements next to legitimate restricted ones, feeds the
+ * CloudTrail events those changes produce through the real ingest handler and the real ASL, prints
+ * what was found, what was done and the before/after, stops the emulator and exits 0.
+ */
+
+interface Io {
+  out: (s: string) => void;
+  err: (s: string) => void;
+}
+
+const RESTRICTED_PERMISSIONS = [
+  {
+    StatementId: 'nightly-schedule',
+    Action: 'lambda:InvokeFunction',
+    Principal: 'events.amazonaws.com',
+    SourceArn: `arn:aws:events:${DEMO_REGION}:${DEMO_ACCOUNT}:rule/nightly`,
+  },
+  { StatementId: 'partner-account', Action: 'lambda:InvokeFunction', Principal: '210987654321' },
+  {
+    StatementId: 'org-callers',
+    Action: 'lambda:InvokeFunction',
+    Principal: '*',
+    PrincipalOrgID: 'o-a1b2c3d4e5',
+  },
+];
+
+export async function policySids(endpoint: string, fn: string): Promise<string[]> {
+  const { lambda } = emulatorClients(endpoint);
+  try {
+    const r = await lambda.send(new GetPolicyCommand({ FunctionName: fn }));
+    return parsePolicyDocument(r.Policy ?? '{}').Statement.map((s) => s.Sid ?? '?');
+  } catch {
+    return [];
+  }
+}
+
+export async function urlAuthType(endpoint: string, fn: string): Promise<string> {
+  const { lambda } = emulatorClients(endpoint);
+  return (await lambda.send(new GetFunctionUrlConfigCommand({ FunctionName: fn }))).AuthType ?? '?';
+}
+
+function printRecord(io: Io, record: LedgerRecord | undefined) {
+  if (!record) {
+    io.out('  (no ledger record)');
+    return;
+  }
+  io.out(`  outcome: ${record.outcome}`);
+  for (const f of record.findings) {
+    io.out(`  finding: [${f.severity}] ${f.ruleId} mode=${f.mode}${f.exempt ? ' EXEMPT' : ''}`);
+    io.out(`           ${f.summary}`);
+    if (f.exemption)
+      io.out(
+        `           exemption: ${f.exemption.status}${f.exemption.reason ? ` (${f.exemption.reason})` : ''}`,
+      );
+  }
+  for (const s of record.remediation?.steps ?? []) {
+    io.out(`  step ${s.status}: ${stepLine(s)}`);
+    io.out(`       before: ${JSON.stringify(s.before ?? null)}`);
+    io.out(`       after:  ${JSON.stringify(s.after ?? null)}`);
+  }
+  for (const d of record.remediation?.drift ?? []) io.out(`  drift: ${d}`);
+  if (record.verification) io.out(`  verified: ${record.verification.verified}`);
+}
+
+export async function runDemo(argv: string[], io: Io): Promise<number> {
+  if (argv.some((a) => a !== '--approve')) {
+    io.err(`guardrail: demo takes no options except --approve (got ${argv.join(' ')})`);
+    return 2;
+  }
+  io.out('Starting the local AWS emulator (first run installs moto into .venv-emulator)...');
+  const emulator = await startEmulator({ log: (m) => io.err(m) });
+  try {
+    const endpoint = emulator.endpoint;
+    const guardrail = new LocalGuardrail({ endpoint, region: DEMO_REGION, logLevel: 'SILENT' });
+    await guardrail.setup();
+
+    io.out('\n== Scenario 1: a function URL opened to the internet, plus a public invoke backdoor ==');
+    const api = 'orders-api';
+    await seedFunction(endpoint, {
+      name: api,
+      environment: { TABLE_NAME: 'orders', LOG_LEVEL: 'info' },
+      url: {
+        authType: 'NONE',
+        cors: { AllowOrigins: ['https://shop.example.com'], AllowMethods: ['GET', 'POST'] },
+      },
+      permissions: [
+        ...PUBLIC_URL_PERMISSIONS,
+        { StatementId: 'backdoor', Action: 'lambda:InvokeFunction', Principal: '*' },
+        ...RESTRICTED_PERMISSIONS,
+      ],
+    });
+    io.out(
+      `seeded ${api}: URL AuthType ${await urlAuthType(endpoint, api)}; statements ${(await policySids(endpoint, api)).join(', ')}`,
+    );
+
+    const events = [
+      lambdaEvent('CreateFunctionUrlConfig', {
+        functionName: api,
+        authType: 'NONE',
+        cors: {},
+        invokeMode: 'BUFFERED',
+      }),
+      lambdaEvent('AddPermission20150331v2', {
+        functionName: api,
+        statementId: 'backdoor',
+        action: 'lambda:InvokeFunction',
+        principal: '*',
+      }),
+    ];
+    for (const e of events) {
+      const r = await guardrail.ingest(e);
+      io.out(`\nevent ${e.detail.eventName} (${e.detail.eventID}) -> ingest: ${r.status}`);
+      if (r.status === 'started') {
+        const exec = guardrail.executions.get(r.executionName!);
+        io.out(`  execution ${r.executionName}: ${exec?.status}, states ${exec?.states.join(' > ')}`);
+        printRecord(io, await guardrail.ledgerRecord(r.executionName!));
+      }
+    }
+    const again = await guardrail.ingest(events[0]);
+    io.out(
+      `\nthe same CreateFunctionUrlConfig event delivered again -> ingest: ${again.status} (no second execution)`,
+    );
+    io.out(
+      `\nafter: URL AuthType ${await urlAuthType(endpoint, api)}; statements ${(await policySids(endpoint, api)).join(', ')}`,
+    );
+
+    io.out('\n== Scenario 2: a public webhook with a time-limited exemption ==');
+    const hook = 'stripe-webhook';
+    await seedFunction(endpoint, {
+      name: hook,
+      tags: {
+        'guardrail:exempt': 'LAMBDA.URL.PUBLIC',
+        'guardrail:exempt-reason': 'verifies Stripe signatures itself (SEC-123)',
+        'guardrail:exempt-until': '2099-12-31',
+      },
+      url: { authType: 'NONE' },
+      permissions: PUBLIC_URL_PERMISSIONS,
+    });
+    const hookEvent = lambdaEvent('CreateFunctionUrlConfig', { functionName: hook, authType: 'NONE' });
+    const hr = await guardrail.ingest(hookEvent);
+    io.out(`event CreateFunctionUrlConfig -> ingest: ${hr.status}`);
+    if (hr.status === 'started') printRecord(io, await guardrail.ledgerRecord(hr.executionName!));
+    io.out(`after: URL AuthType ${await urlAuthType(endpoint, hook)} (unchanged while exempt)`);
+
+    io.out("\n== Scenario 3: the guardrail's own change is not re-processed ==");
+    const own = lambdaEvent(
+      'RemovePermission20150331v2',
+      { functionName: api, statementId: 'backdoor' },
+      {
+        sessionIssuerArn: `arn:aws:iam::${DEMO_ACCOUNT}:role/lambda-guardrail-remediate`,
+        actorArn: `arn:aws:sts::${DEMO_ACCOUNT}:assumed-role/lambda-guardrail-remediate/exec`,
+      },
+    );
+    guardrail.deps.excludedPrincipals = [`arn:aws:iam::${DEMO_ACCOUNT}:role/lambda-guardrail-remediate`];
+    const or = await guardrail.ingest(own);
+    io.out(`event RemovePermission by the guardrail's role -> ingest: ${or.status}`);
+
+    io.out('\n== Scenario 4: a malformed event is recorded, not dropped ==');
+    const bad = {
+      'detail-type': 'AWS API Call via CloudTrail',
+      source: 'aws.lambda',
+      detail: { eventName: 'AddPermission20150331v2' },
+    };
+    const br = await guardrail.ingest(bad);
+    io.out(`malformed event -> ingest: ${br.status} (${'reason' in br ? br.reason : ''})`);
+
+    const failed = [...guardrail.executions.values()].filter((e) => e.status !== 'SUCCEEDED');
+    io.out(`\nDemo finished: ${guardrail.executions.size} execution(s), ${failed.length} failed.`);
+    return failed.length ? 1 : 0;
+  } finally {
+    await emulator.stop();
+  }
+}

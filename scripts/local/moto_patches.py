@@ -1,0 +1,57 @@
+"""Small patches, applied on import before moto's server starts, that make its Lambda resource policies behave like AWS.
+
+The guardrail follows AWS, not the emulator. Where moto 5.2.5 differs from AWS in a way that
+would make the demo and the integration tests exercise something AWS never does, this file patches
+moto at start-up, and each patch says which AWS behaviour it restores. The integration test
+`test/integration/emulator.test.ts` pins every patched behaviour.
+
+1. AddPermission with FunctionUrlAuthType / InvokedViaFunctionUrl: moto stores them as top-level
+   statement fields; AWS stores conditions
+   `{"StringEquals": {"lambda:FunctionUrlAuthType": "NONE"}}` and
+   `{"Bool": {"lambda:InvokedViaFunctionUrl": "true"}}`.
+2. AddPermission with a bare account id as Principal: AWS returns `{"AWS": "arn:aws:iam::<id>:root"}`.
+3. RemovePermission with RevisionId: moto compares the policy revision with the raw query-string
+   list, so every RevisionId is rejected; AWS accepts the current one and rejects others with
+   PreconditionFailedException.
+4. RemovePermission: moto keeps the policy's RevisionId; AWS issues a new one on every change.
+
+Imported by the emulator bootstrap in scripts/local/emulator.ts.
+"""
+
+import re
+
+from moto.awslambda import policy as lambda_policy
+from moto.moto_api._internal import mock_random
+
+_Policy = lambda_policy.Policy
+_orig_decode = _Policy.decode_policy
+_orig_del = _Policy.del_statement
+
+
+def _decode_policy(self, obj):
+    auth_type = obj.pop("FunctionUrlAuthType", None)
+    via_url = obj.pop("InvokedViaFunctionUrl", None)
+    principal = obj.get("Principal")
+    if isinstance(principal, str) and re.fullmatch(r"\d{12}", principal):
+        obj["Principal"] = {"AWS": f"arn:aws:iam::{principal}:root"}
+    result = _orig_decode(self, obj)
+    statement = result.statements[0]
+    if auth_type is not None:
+        statement.setdefault("Condition", {}).setdefault("StringEquals", {})[
+            "lambda:FunctionUrlAuthType"
+        ] = auth_type
+    if via_url is not None:
+        value = "true" if via_url in (True, "true", "True") else "false"
+        statement.setdefault("Condition", {}).setdefault("Bool", {})["lambda:InvokedViaFunctionUrl"] = value
+    return result
+
+
+def _del_statement(self, sid, revision=""):
+    if isinstance(revision, list):
+        revision = revision[0] if revision else ""
+    _orig_del(self, sid, revision)
+    self.revision = str(mock_random.uuid4())
+
+
+_Policy.decode_policy = _decode_policy
+_Policy.del_statement = _del_statement

@@ -1,0 +1,84 @@
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_CONFIG, InvalidConfigError, parseConfig } from '../../functions/core/config.ts';
+
+function rejection(input: unknown): InvalidConfigError {
+  try {
+    parseConfig(input);
+  } catch (err) {
+    expect(err).toBeInstanceOf(InvalidConfigError);
+    return err as InvalidConfigError;
+  }
+  throw new Error('expected parseConfig to reject the input');
+}
+
+describe('parseConfig', () => {
+  it('fills defaults for an empty, undefined or null config', () => {
+    const expected = {
+      mode: 'auto',
+      rules: {},
+      excludedPrincipals: [],
+      killSwitchParameter: '/lambda-guardrail/kill-switch',
+      homeRegion: 'us-east-1',
+    };
+    expect(parseConfig({})).toEqual(expected);
+    expect(parseConfig(undefined)).toEqual(expected);
+    expect(parseConfig(null)).toEqual(expected);
+    expect(DEFAULT_CONFIG).toEqual(expected);
+  });
+
+  it('accepts a full config', () => {
+    const input = {
+      mode: 'approve',
+      rules: { 'LAMBDA.URL.PUBLIC': { mode: 'report' }, 'LAMBDA.POLICY.PUBLIC': {} },
+      excludedPrincipals: [
+        'arn:aws:iam::123456789012:role/ci/Deployer',
+        'arn:aws:sts::123456789012:assumed-role/Deployer/session',
+      ],
+      killSwitchParameter: '/security/guardrail/kill',
+      homeRegion: 'eu-west-1',
+    };
+    expect(parseConfig(input)).toEqual(input);
+  });
+
+  it('rejects an unknown rule id and names it', () => {
+    const err = rejection({ rules: { 'LAMBDA.URL.PUBLC': { mode: 'auto' } } });
+    expect(err.message).toMatch(/^invalid guardrail config: /);
+    expect(err.message).toContain('LAMBDA.URL.PUBLC');
+    expect(err.message).toContain('unknown rule id');
+  });
+
+  it('rejects a bad global mode with a readable message naming the field', () => {
+    const err = rejection({ mode: 'enforce' });
+    expect(err.message).toContain('mode');
+    expect(err.message).toMatch(/report|approve|auto/);
+    expect(err.message).not.toMatch(/[{[]\s*"/); // not a JSON dump of zod issues
+    expect(err.message.split('\n')).toHaveLength(1);
+  });
+
+  it('rejects a bad per-rule mode and names the rule', () => {
+    const err = rejection({ rules: { 'LAMBDA.URL.PUBLIC': { mode: 'AUTO' } } });
+    expect(err.message).toContain('rules.LAMBDA.URL.PUBLIC.mode');
+  });
+
+  it.each([
+    ['top level', { mode: 'auto', dryRun: true }, 'dryRun'],
+    ['rule level', { rules: { 'LAMBDA.URL.PUBLIC': { mode: 'auto', severity: 'LOW' } } }, 'severity'],
+  ])('rejects extra keys at %s', (_label, input, key) => {
+    expect(rejection(input).message).toContain(key);
+  });
+
+  it.each([
+    ['excludedPrincipals', { excludedPrincipals: ['deployer'] }, /excludedPrincipals\.0: must be an IAM ARN/],
+    ['killSwitchParameter', { killSwitchParameter: 'kill-switch' }, /killSwitchParameter: must be an SSM/],
+    ['homeRegion', { homeRegion: 'US East' }, /homeRegion: must be a region name/],
+    ['rules', { rules: [] }, /rules/],
+  ])('rejects a bad %s', (_label, input, pattern) => {
+    expect(rejection(input).message).toMatch(pattern);
+  });
+
+  it('reports every problem, not just the first', () => {
+    const err = rejection({ mode: 'x', homeRegion: 'nowhere' });
+    expect(err.message).toContain('mode');
+    expect(err.message).toContain('homeRegion');
+  });
+});
