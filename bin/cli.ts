@@ -1,7 +1,8 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { callerAccount, createClients } from '../functions/aws/clients.ts';
+import { createClients } from '../functions/aws/clients.ts';
 import { collectFunction } from '../functions/aws/collect.ts';
+import { callerAccount } from '../functions/aws/identity.ts';
 import { InvalidConfigError, parseConfig } from '../functions/core/config.ts';
 import { evaluate } from '../functions/core/evaluate.ts';
 import { InvalidEventError, normalizeEvent, parseFunctionRef } from '../functions/core/event.ts';

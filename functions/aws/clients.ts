@@ -1,14 +1,10 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { LambdaClient } from '@aws-sdk/client-lambda';
-import { SFNClient } from '@aws-sdk/client-sfn';
-import { SSMClient } from '@aws-sdk/client-ssm';
-import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-
 /**
  * One place that builds SDK clients. Deployed, the defaults apply (region and credentials from the
  * Lambda environment). The CLI passes --region/--profile/--endpoint-url; the local runtime points
  * everything at the emulator with fixed credentials so nothing can reach real AWS.
+ *
+ * Clients are created on first use, per class and region: a module imports only the client class it
+ * needs, so each deployed function bundles only the SDK clients it calls.
  */
 export interface ClientOptions {
   endpoint?: string;
@@ -19,20 +15,28 @@ export interface ClientOptions {
   retryMode?: 'standard' | 'adaptive';
 }
 
+/** What every SDK v3 client has; structural, so this module imports no client package. */
+interface AnyClient {
+  // biome-ignore lint/suspicious/noExplicitAny: each client's middleware stack is typed for its own commands.
+  middlewareStack: { add(middleware: any, options: { step: 'initialize'; name: string }): void };
+}
+// biome-ignore lint/suspicious/noExplicitAny: constructor config types differ per client.
+export type ClientClass<T extends AnyClient> = new (config: any) => T;
+
 export interface AwsClients {
-  lambda(region: string): LambdaClient;
-  ssm(region: string): SSMClient;
-  sfn(region: string): SFNClient;
-  ddb(region: string): DynamoDBDocumentClient;
-  sts(region: string): STSClient;
+  /** The client of this class for this region, created once. */
+  get<T extends AnyClient>(ctor: ClientClass<T>, region: string): T;
+  /** Memoizes anything derived from clients (e.g. a DynamoDB document client). */
+  derive<T>(key: string, make: () => T): T;
   /** Counts every command sent, by `service:Operation` (benchmarks and tests read it). */
   readonly calls: Map<string, number>;
+  readonly options: ClientOptions;
 }
 
 export function createClients(options: ClientOptions = {}): AwsClients {
-  const cache = new Map<string, unknown>();
+  const cache = new Map<unknown, unknown>();
   const calls = new Map<string, number>();
-  const base = (region: string) => ({
+  const config = (region: string) => ({
     region,
     ...(options.endpoint ? { endpoint: options.endpoint } : {}),
     ...(options.credentials ? { credentials: options.credentials } : {}),
@@ -40,37 +44,42 @@ export function createClients(options: ClientOptions = {}): AwsClients {
     ...(options.maxAttempts ? { maxAttempts: options.maxAttempts } : {}),
     ...(options.retryMode ? { retryMode: options.retryMode } : {}),
   });
-  const counted = <T extends { middlewareStack: { add: (...a: never[]) => void } }>(
-    service: string,
-    client: T,
-  ): T => {
-    (client.middlewareStack as unknown as { add: (mw: unknown, o: unknown) => void }).add(
-      (next: (a: unknown) => Promise<unknown>, context: { commandName?: string }) =>
-        async (args: unknown) => {
-          const key = `${service}:${(context.commandName ?? 'Unknown').replace(/Command$/, '')}`;
-          calls.set(key, (calls.get(key) ?? 0) + 1);
-          return next(args);
-        },
-      { step: 'initialize', name: 'guardrailCallCounter' },
-    );
-    return client;
-  };
-  const get = <T>(key: string, make: () => T): T => {
+  const derive = <T>(key: unknown, make: () => T): T => {
     if (!cache.has(key)) cache.set(key, make());
     return cache.get(key) as T;
   };
   return {
     calls,
-    lambda: (region) => get(`lambda:${region}`, () => counted('lambda', new LambdaClient(base(region)))),
-    ssm: (region) => get(`ssm:${region}`, () => counted('ssm', new SSMClient(base(region)))),
-    sfn: (region) => get(`sfn:${region}`, () => counted('states', new SFNClient(base(region)))),
-    sts: (region) => get(`sts:${region}`, () => counted('sts', new STSClient(base(region)))),
-    ddb: (region) =>
-      get(`ddb:${region}`, () =>
-        DynamoDBDocumentClient.from(counted('dynamodb', new DynamoDBClient(base(region))), {
-          marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: true },
-        }),
-      ),
+    options,
+    derive,
+    get(ctor, region) {
+      let byRegion = cache.get(ctor) as Map<string, AnyClient> | undefined;
+      if (!byRegion) {
+        byRegion = new Map();
+        cache.set(ctor, byRegion);
+      }
+      let client = byRegion.get(region);
+      if (!client) {
+        client = new ctor(config(region));
+        client.middlewareStack.add(
+          (
+            next: (args: unknown) => Promise<unknown>,
+            context: { clientName?: string; commandName?: string },
+          ) =>
+            async (args: unknown) => {
+              const service = String(context.clientName ?? 'aws')
+                .replace(/Client$/, '')
+                .toLowerCase();
+              const key = `${service}:${String(context.commandName ?? 'Unknown').replace(/Command$/, '')}`;
+              calls.set(key, (calls.get(key) ?? 0) + 1);
+              return next(args);
+            },
+          { step: 'initialize', name: 'guardrailCallCounter' },
+        );
+        byRegion.set(region, client);
+      }
+      return client as never;
+    },
   };
 }
 
@@ -88,11 +97,3 @@ export const isNotFound = (err: unknown) =>
   ['ResourceNotFoundException', 'NoSuchEntityException', 'NoSuchEntity', 'ParameterNotFound'].includes(
     errorName(err),
   );
-
-/** The account the caller's credentials belong to. */
-export async function callerAccount(clients: AwsClients, region: string): Promise<string> {
-  const r = await clients.sts(region).send(new GetCallerIdentityCommand({}));
-  if (!r.Account)
-    throw new Error('could not determine the AWS account (sts:GetCallerIdentity returned none)');
-  return r.Account;
-}

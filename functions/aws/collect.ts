@@ -2,7 +2,7 @@ import {
   GetFunctionConfigurationCommand,
   GetFunctionUrlConfigCommand,
   GetPolicyCommand,
-  type LambdaClient,
+  LambdaClient,
   ListTagsCommand,
   paginateListAliases,
   paginateListFunctionUrlConfigs,
@@ -34,7 +34,7 @@ async function orNull<T>(p: Promise<T>): Promise<T | null> {
 }
 
 export async function collectFunction(clients: AwsClients, target: FunctionTarget): Promise<Snapshot> {
-  const lambda = clients.lambda(target.region);
+  const lambda = clients.get(LambdaClient, target.region);
   const responses: Record<string, unknown> = {};
   const snapshot: Snapshot = { account: target.account, region: target.region, responses };
   const config = await orNull(

@@ -2,6 +2,7 @@ import {
   AddPermissionCommand,
   type AddPermissionCommandInput,
   GetPolicyCommand,
+  LambdaClient,
   RemovePermissionCommand,
   type RemovePermissionCommandInput,
   UpdateFunctionUrlConfigCommand,
@@ -29,13 +30,19 @@ export const EXECUTORS: Readonly<Record<string, Exec>> = {
   'lambda:UpdateFunctionUrlConfig': async (c, r, p) =>
     body(
       await c
-        .lambda(r)
+        .get(LambdaClient, r)
         .send(new UpdateFunctionUrlConfigCommand(p as unknown as UpdateFunctionUrlConfigCommandInput)),
     ),
   'lambda:RemovePermission': async (c, r, p) =>
-    body(await c.lambda(r).send(new RemovePermissionCommand(p as unknown as RemovePermissionCommandInput))),
+    body(
+      await c
+        .get(LambdaClient, r)
+        .send(new RemovePermissionCommand(p as unknown as RemovePermissionCommandInput)),
+    ),
   'lambda:AddPermission': async (c, r, p) =>
-    body(await c.lambda(r).send(new AddPermissionCommand(p as unknown as AddPermissionCommandInput))),
+    body(
+      await c.get(LambdaClient, r).send(new AddPermissionCommand(p as unknown as AddPermissionCommandInput)),
+    ),
 };
 
 /** Errors that mean "nothing was written, try the whole remediation again later". */
@@ -90,7 +97,7 @@ async function resolveParameters(
     if (v && typeof v === 'object' && 'fromPolicyRevision' in v) {
       const ref = (v as { fromPolicyRevision: { FunctionName: string; Qualifier?: string } })
         .fromPolicyRevision;
-      const r = await clients.lambda(region).send(new GetPolicyCommand(ref));
+      const r = await clients.get(LambdaClient, region).send(new GetPolicyCommand(ref));
       const actual = parsePolicyDocument(r.Policy ?? '{"Statement":[]}').Statement;
       // Only this plan's earlier steps may have changed the policy since it was evaluated.
       if (sortedStatements(actual) !== sortedStatements(policies.statements(ref))) {

@@ -1,4 +1,4 @@
-import { GetParameterCommand } from '@aws-sdk/client-ssm';
+import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import type { AwsClients } from './clients.ts';
 import { errorName } from './clients.ts';
 
@@ -19,7 +19,7 @@ export async function readKillSwitch(
   name: string,
 ): Promise<KillSwitchState> {
   try {
-    const r = await clients.ssm(region).send(new GetParameterCommand({ Name: name }));
+    const r = await clients.get(SSMClient, region).send(new GetParameterCommand({ Name: name }));
     const value = (r.Parameter?.Value ?? '').trim().toLowerCase();
     return ON.has(value)
       ? { on: true, reason: `kill switch ${name} is '${value}'` }

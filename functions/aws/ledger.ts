@@ -1,7 +1,15 @@
-import { CreateTableCommand, DescribeTableCommand } from '@aws-sdk/client-dynamodb';
-import { GetCommand, PutCommand, paginateScan } from '@aws-sdk/lib-dynamodb';
+import { CreateTableCommand, DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, PutCommand, paginateScan } from '@aws-sdk/lib-dynamodb';
 import type { LedgerRecord } from '../core/ledger.ts';
 import type { AwsClients } from './clients.ts';
+
+/** The DynamoDB document client for a region (plain JS values in and out; undefined fields dropped). */
+export const documentClient = (clients: AwsClients, region: string) =>
+  clients.derive(`ddb-doc:${region}`, () =>
+    DynamoDBDocumentClient.from(clients.get(DynamoDBClient, region), {
+      marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: true },
+    }),
+  );
 
 export async function putLedgerRecord(
   clients: AwsClients,
@@ -11,11 +19,9 @@ export async function putLedgerRecord(
 ) {
   // Conditional on absence: a retried Record state must not overwrite with a different outcome.
   try {
-    await clients
-      .ddb(region)
-      .send(
-        new PutCommand({ TableName: table, Item: record, ConditionExpression: 'attribute_not_exists(pk)' }),
-      );
+    await documentClient(clients, region).send(
+      new PutCommand({ TableName: table, Item: record, ConditionExpression: 'attribute_not_exists(pk)' }),
+    );
     return { written: true };
   } catch (err) {
     if ((err as { name?: string }).name === 'ConditionalCheckFailedException') return { written: false };
@@ -29,15 +35,15 @@ export async function getLedgerRecord(
   table: string,
   executionName: string,
 ): Promise<LedgerRecord | undefined> {
-  const r = await clients
-    .ddb(region)
-    .send(new GetCommand({ TableName: table, Key: { pk: `EXEC#${executionName}`, sk: 'RECORD' } }));
+  const r = await documentClient(clients, region).send(
+    new GetCommand({ TableName: table, Key: { pk: `EXEC#${executionName}`, sk: 'RECORD' } }),
+  );
   return r.Item as LedgerRecord | undefined;
 }
 
 /** Creates the ledger table where it does not exist (local runtime and emulator tests; CDK creates it when deployed). */
 export async function ensureLedgerTable(clients: AwsClients, region: string, table: string) {
-  const ddb = clients.ddb(region);
+  const ddb = documentClient(clients, region);
   try {
     await ddb.send(new DescribeTableCommand({ TableName: table }));
   } catch {
@@ -64,7 +70,7 @@ export async function scanLedger(
   table: string,
 ): Promise<LedgerRecord[]> {
   const out: LedgerRecord[] = [];
-  for await (const page of paginateScan({ client: clients.ddb(region) }, { TableName: table })) {
+  for await (const page of paginateScan({ client: documentClient(clients, region) }, { TableName: table })) {
     out.push(...((page.Items ?? []) as LedgerRecord[]));
   }
   return out;

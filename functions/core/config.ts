@@ -1,6 +1,7 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { RULES } from './rules/index.ts';
 import { MODES } from './types.ts';
+import './zod.ts';
 
 /**
  * Guardrail configuration: `cdk.json` context key `guardrail` for deployments, `--config <file>` for
@@ -10,38 +11,40 @@ import { MODES } from './types.ts';
 const mode = z.enum(MODES as unknown as ['report', 'approve', 'auto']);
 const ruleIds = new Set(RULES.map((r) => r.id));
 
-export const configSchema = z
-  .object({
-    /**
-     * Global ceiling: `report` = dry-run everything, `approve` = nothing is fixed without a person,
-     * `auto` = each rule's own mode applies. A per-rule mode can lower a rule's mode below the
-     * global one but never raise it above.
-     */
-    mode: mode.default('auto'),
-    rules: z
-      .record(
-        z.string().refine((id) => ruleIds.has(id), { message: 'unknown rule id' }),
-        z.object({ mode: mode.optional() }).strict(),
-      )
-      .default({}),
-    /** IAM role/user ARNs whose changes never trigger the guardrail (its own roles are always added). */
-    excludedPrincipals: z
-      .array(z.string().regex(/^arn:aws[a-z-]*:(iam|sts)::\d{12}:.+/, 'must be an IAM ARN'))
-      .default([]),
-    /** SSM parameter read at the start of every execution; value `on`/`true` downgrades everything to report. */
-    killSwitchParameter: z
+export const configSchema = z.strictObject({
+  /**
+   * Global ceiling: `report` = dry-run everything, `approve` = nothing is fixed without a person,
+   * `auto` = each rule's own mode applies. A per-rule mode can lower a rule's mode below the
+   * global one but never raise it above.
+   */
+  mode: z._default(mode, 'auto'),
+  rules: z._default(
+    z.record(
+      z.string().check(z.refine((id) => ruleIds.has(id), { message: 'unknown rule id' })),
+      z.strictObject({ mode: z.optional(mode) }),
+    ),
+    {},
+  ),
+  /** IAM role/user ARNs whose changes never trigger the guardrail (its own roles are always added). */
+  excludedPrincipals: z._default(
+    z.array(z.string().check(z.regex(/^arn:aws[a-z-]*:(iam|sts)::\d{12}:.+/, 'must be an IAM ARN'))),
+    [],
+  ),
+  /** SSM parameter read at the start of every execution; value `on`/`true` downgrades everything to report. */
+  killSwitchParameter: z._default(
+    z
       .string()
-      .regex(/^\/[A-Za-z0-9_.\-/]{1,1000}$/, 'must be an SSM parameter name starting with /')
-      .default('/lambda-guardrail/kill-switch'),
-    /** The region the guardrail is deployed in. IAM events only reach EventBridge in us-east-1. */
-    homeRegion: z
-      .string()
-      .regex(/^[a-z]{2}(-[a-z]+)+-\d+$/, 'must be a region name such as us-east-1')
-      .default('us-east-1'),
-  })
-  .strict();
+      .check(z.regex(/^\/[A-Za-z0-9_.\-/]{1,1000}$/, 'must be an SSM parameter name starting with /')),
+    '/lambda-guardrail/kill-switch',
+  ),
+  /** The region the guardrail is deployed in. IAM events only reach EventBridge in us-east-1. */
+  homeRegion: z._default(
+    z.string().check(z.regex(/^[a-z]{2}(-[a-z]+)+-\d+$/, 'must be a region name such as us-east-1')),
+    'us-east-1',
+  ),
+});
 
-export type GuardrailConfig = z.infer<typeof configSchema>;
+export type GuardrailConfig = z.output<typeof configSchema>;
 
 export class InvalidConfigError extends Error {
   override name = 'InvalidConfigError';

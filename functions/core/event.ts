@@ -1,5 +1,6 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import type { NormalizedEvent, ResourceRefs } from './types.ts';
+import './zod.ts';
 
 /**
  * CloudTrail record -> NormalizedEvent. Accepts a bare CloudTrail record or the EventBridge
@@ -14,51 +15,45 @@ export class InvalidEventError extends Error {
 const ACCOUNT = /^\d{12}$/;
 const REGION = /^[a-z]{2,}(-[a-z]+)+-\d+[a-z]*$/;
 
-const userIdentitySchema = z
-  .object({
-    type: z.string().optional(),
-    arn: z.string().optional(),
-    accountId: z.string().optional(),
-    principalId: z.string().optional(),
-    invokedBy: z.string().optional(),
-    sessionContext: z
-      .object({
-        sessionIssuer: z.object({ arn: z.string().optional() }).loose().optional(),
-      })
-      .loose()
-      .optional(),
-  })
-  .loose();
+const optionalString = z.optional(z.string());
+const userIdentitySchema = z.looseObject({
+  type: optionalString,
+  arn: optionalString,
+  accountId: optionalString,
+  principalId: optionalString,
+  invokedBy: optionalString,
+  sessionContext: z.optional(
+    z.looseObject({
+      sessionIssuer: z.optional(z.looseObject({ arn: optionalString })),
+    }),
+  ),
+});
 
-export const cloudTrailRecordSchema = z
-  .object({
-    eventID: z.string().min(1).max(128),
-    eventName: z.string().regex(/^[A-Za-z0-9]+$/, 'eventName must be an API name'),
-    eventSource: z
-      .string()
-      .regex(/^[a-z0-9-]+\.amazonaws\.com$/, 'eventSource must be <service>.amazonaws.com'),
-    eventTime: z.string().refine((s) => !Number.isNaN(Date.parse(s)), 'eventTime must be an ISO date'),
-    awsRegion: z.string().regex(REGION, 'awsRegion must be a region name'),
-    recipientAccountId: z.string().optional(),
-    userIdentity: userIdentitySchema.optional(),
-    requestParameters: z.record(z.string(), z.unknown()).nullish(),
-    responseElements: z.record(z.string(), z.unknown()).nullish(),
-    errorCode: z.string().optional(),
-    errorMessage: z.string().optional(),
-  })
-  .loose();
+export const cloudTrailRecordSchema = z.looseObject({
+  eventID: z.string().check(z.minLength(1), z.maxLength(128)),
+  eventName: z.string().check(z.regex(/^[A-Za-z0-9]+$/, 'eventName must be an API name')),
+  eventSource: z
+    .string()
+    .check(z.regex(/^[a-z0-9-]+\.amazonaws\.com$/, 'eventSource must be <service>.amazonaws.com')),
+  eventTime: z.string().check(z.refine((s) => !Number.isNaN(Date.parse(s)), 'eventTime must be an ISO date')),
+  awsRegion: z.string().check(z.regex(REGION, 'awsRegion must be a region name')),
+  recipientAccountId: optionalString,
+  userIdentity: z.optional(userIdentitySchema),
+  requestParameters: z.nullish(z.record(z.string(), z.unknown())),
+  responseElements: z.nullish(z.record(z.string(), z.unknown())),
+  errorCode: optionalString,
+  errorMessage: optionalString,
+});
 
 export type CloudTrailRecord = z.infer<typeof cloudTrailRecordSchema>;
 
-export const eventBridgeEnvelopeSchema = z
-  .object({
-    'detail-type': z.literal('AWS API Call via CloudTrail'),
-    source: z.string(),
-    account: z.string().optional(),
-    region: z.string().optional(),
-    detail: z.unknown(),
-  })
-  .loose();
+export const eventBridgeEnvelopeSchema = z.looseObject({
+  'detail-type': z.literal('AWS API Call via CloudTrail'),
+  source: z.string(),
+  account: optionalString,
+  region: optionalString,
+  detail: z.unknown(),
+});
 
 /** `AddPermission20150331v2` -> `AddPermission`; names without a suffix are unchanged. */
 export function baseAction(eventName: string): string {
@@ -124,7 +119,7 @@ function redactLeaves(v: unknown): unknown {
   return '[redacted]';
 }
 
-function firstError(err: z.ZodError): string {
+function firstError(err: z.core.$ZodError): string {
   const issue = err.issues[0];
   const path = issue.path.length ? issue.path.join('.') : 'event';
   return `${path}: ${issue.message}`;

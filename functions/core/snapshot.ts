@@ -1,6 +1,7 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { type PolicyDocument, parsePolicyDocument } from './policy.ts';
 import type { Snapshot } from './types.ts';
+import './zod.ts';
 
 /**
  * Typed, read-only views over a snapshot's raw AWS responses. Only the fields rules use are typed;
@@ -8,8 +9,8 @@ import type { Snapshot } from './types.ts';
  */
 
 export const snapshotSchema = z.object({
-  account: z.string().regex(/^\d{12}$/, 'account must be a 12-digit account id'),
-  region: z.string().min(1),
+  account: z.string().check(z.regex(/^\d{12}$/, 'account must be a 12-digit account id')),
+  region: z.string().check(z.minLength(1)),
   responses: z.record(z.string(), z.unknown()),
 });
 

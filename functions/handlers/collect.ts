@@ -1,6 +1,7 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { collectStep } from '../aws/workflow.ts';
 import type { NormalizedEvent } from '../core/types.ts';
+import '../core/zod.ts';
 import { envDeps, type HandlerDeps, logger } from './deps.ts';
 import { eventSchema } from './schemas.ts';
 

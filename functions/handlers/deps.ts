@@ -1,6 +1,6 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { createClients } from '../aws/clients.ts';
-import type { Deps } from '../aws/workflow.ts';
+import type { Deps } from '../aws/target.ts';
 import { parseConfig } from '../core/config.ts';
 import type { NormalizedEvent } from '../core/types.ts';
 

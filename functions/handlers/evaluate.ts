@@ -1,6 +1,7 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { evaluate } from '../core/evaluate.ts';
 import type { NormalizedEvent, Snapshot } from '../core/types.ts';
+import '../core/zod.ts';
 import { envDeps, type HandlerDeps, logger } from './deps.ts';
 import { eventSchema, isoTime, snapshotInput } from './schemas.ts';
 

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { putLedgerRecord } from '../aws/ledger.ts';
-import { startExecution } from '../aws/workflow.ts';
+import { startExecution } from '../aws/start.ts';
 import { InvalidEventError, isExcludedActor, normalizeEvent } from '../core/event.ts';
 import { rejectionRecord } from '../core/ledger.ts';
 import { envDeps, type HandlerDeps, logger } from './deps.ts';

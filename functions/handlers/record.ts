@@ -1,12 +1,13 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { putLedgerRecord } from '../aws/ledger.ts';
 import { buildLedgerRecord, type WorkflowState } from '../core/ledger.ts';
+import '../core/zod.ts';
 import { envDeps, type HandlerDeps, logger } from './deps.ts';
 
 const input = z.object({
-  executionId: z.string().optional(),
-  executionName: z.string().min(1),
-  startedAt: z.string().optional(),
+  executionId: z.optional(z.string()),
+  executionName: z.string().check(z.minLength(1)),
+  startedAt: z.optional(z.string()),
   state: z.record(z.string(), z.unknown()),
 });
 

@@ -1,7 +1,8 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { remediateStep } from '../aws/workflow.ts';
 import type { Evaluation } from '../core/evaluate.ts';
 import type { NormalizedEvent } from '../core/types.ts';
+import '../core/zod.ts';
 import { envDeps, type HandlerDeps, logger } from './deps.ts';
 import { evaluationSchema, eventSchema, isoTime } from './schemas.ts';
 

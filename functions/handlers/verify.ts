@@ -1,8 +1,9 @@
-import { z } from 'zod';
-import { verifyStep } from '../aws/workflow.ts';
+import * as z from 'zod/mini';
+import { verifyStep } from '../aws/verify.ts';
 import type { Evaluation } from '../core/evaluate.ts';
 import type { Remediation } from '../core/outcome.ts';
 import type { NormalizedEvent } from '../core/types.ts';
+import '../core/zod.ts';
 import { envDeps, type HandlerDeps, logger } from './deps.ts';
 import { evaluationSchema, eventSchema, isoTime, remediationSchema } from './schemas.ts';
 

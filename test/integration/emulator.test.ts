@@ -2,9 +2,14 @@
  * Pins down how the local emulator (moto, pinned in scripts/local/emulator.ts)
  * behaves for the AWS calls Lambda Guardrail relies on.
  *
- * Every assertion is written the way moto ACTUALLY behaves. Where moto differs
- * from real AWS, a `MOTO DIFFERS` comment says what real AWS does, so code
- * under test must not depend on the moto-only behaviour. See docs/emulator-notes.md.
+ * Every assertion is written the way the emulator ACTUALLY behaves: moto as
+ * started by startEmulator(), i.e. with scripts/local/moto_patches.py applied.
+ * Where moto differs from real AWS, a `MOTO DIFFERS` comment says what real AWS
+ * does, so code under test must not depend on the moto-only behaviour. Where
+ * moto 5.2.5 itself differs but moto_patches.py restores AWS's behaviour, the
+ * assertion is the AWS behaviour and a `PATCHED` comment says so: these tests
+ * fail if a patch stops applying (e.g. after a moto upgrade).
+ * See docs/emulator-notes.md.
  *
  * One emulator is started for the whole file (the first run installs moto into
  * .venv-emulator, hence the long beforeAll timeout).
@@ -439,7 +444,7 @@ describe('c. Resource policy: AddPermission / GetPolicy / RemovePermission', () 
     expect(noFn.name).toBe('ResourceNotFoundException');
   });
 
-  it('AddPermission statements as stored by moto (public URL, InvokedViaFunctionUrl, service+SourceArn)', async () => {
+  it('AddPermission statements have AWS shapes (public URL pair, service+SourceArn, account, org)', async () => {
     await createFunction('fn-perm', roleArn);
     const fnArn = `arn:aws:lambda:${REGION}:${ACCOUNT}:function:fn-perm`;
     await lambda.send(
@@ -479,6 +484,25 @@ describe('c. Resource policy: AddPermission / GetPolicy / RemovePermission', () 
         Principal: '210987654321',
       }),
     );
+    await lambda.send(
+      new AddPermissionCommand({
+        FunctionName: 'fn-perm',
+        StatementId: 'org-callers',
+        Action: 'lambda:InvokeFunction',
+        Principal: '*',
+        PrincipalOrgID: 'o-a1b2c3d4e5',
+      }),
+    );
+    await lambda.send(
+      new AddPermissionCommand({
+        FunctionName: 'fn-perm',
+        StatementId: 'org-url',
+        Action: 'lambda:InvokeFunctionUrl',
+        Principal: '*',
+        FunctionUrlAuthType: 'NONE',
+        PrincipalOrgID: 'o-a1b2c3d4e5',
+      }),
+    );
 
     const res = await lambda.send(new GetPolicyCommand({ FunctionName: 'fn-perm' }));
     expect(typeof res.Policy).toBe('string'); // JSON string, parse it
@@ -487,18 +511,16 @@ describe('c. Resource policy: AddPermission / GetPolicy / RemovePermission', () 
     expect(policy).toMatchObject({ Version: '2012-10-17', Id: 'default' });
     const bySid = Object.fromEntries(policy.Statement.map((s: { Sid: string }) => [s.Sid, s]));
 
-    // MOTO DIFFERS: moto copies FunctionUrlAuthType / InvokedViaFunctionUrl as
-    // top-level statement keys. Real AWS stores them as conditions:
-    //   "Condition": {"StringEquals": {"lambda:FunctionUrlAuthType": "NONE"}}
-    //   "Condition": {"Bool": {"lambda:InvokedViaFunctionUrl": "true"}}
-    // Policy parsers must handle BOTH shapes.
+    // PATCHED: moto 5.2.5 copies FunctionUrlAuthType / InvokedViaFunctionUrl as
+    // top-level statement keys ("FunctionUrlAuthType": "NONE", "InvokedViaFunctionUrl": true).
+    // AWS stores them as conditions, and moto_patches.py (patch 1) restores that shape.
     expect(bySid['public-url']).toEqual({
       Sid: 'public-url',
       Effect: 'Allow',
       Principal: '*',
       Action: 'lambda:InvokeFunctionUrl',
       Resource: fnArn,
-      FunctionUrlAuthType: 'NONE',
+      Condition: { StringEquals: { 'lambda:FunctionUrlAuthType': 'NONE' } },
     });
     expect(bySid['public-invoke-via-url']).toEqual({
       Sid: 'public-invoke-via-url',
@@ -506,9 +528,9 @@ describe('c. Resource policy: AddPermission / GetPolicy / RemovePermission', () 
       Principal: '*',
       Action: 'lambda:InvokeFunction',
       Resource: fnArn,
-      InvokedViaFunctionUrl: true,
+      Condition: { Bool: { 'lambda:InvokedViaFunctionUrl': 'true' } },
     });
-    // Same shape as real AWS.
+    // Same shape as real AWS (unpatched).
     expect(bySid['events-rule']).toEqual({
       Sid: 'events-rule',
       Effect: 'Allow',
@@ -520,9 +542,29 @@ describe('c. Resource policy: AddPermission / GetPolicy / RemovePermission', () 
         StringEquals: { 'AWS:SourceAccount': ACCOUNT },
       },
     });
-    // MOTO DIFFERS: real AWS expands an account principal to
-    // {"AWS": "arn:aws:iam::210987654321:root"}; moto keeps the bare string.
-    expect(bySid['other-account'].Principal).toBe('210987654321');
+    // PATCHED: moto 5.2.5 keeps a bare account id as the Principal string;
+    // AWS expands it, and moto_patches.py (patch 2) restores that.
+    expect(bySid['other-account']).toEqual({
+      Sid: 'other-account',
+      Effect: 'Allow',
+      Principal: { AWS: 'arn:aws:iam::210987654321:root' },
+      Action: 'lambda:InvokeFunction',
+      Resource: fnArn,
+    });
+    // Same shape as real AWS (unpatched).
+    expect(bySid['org-callers']).toEqual({
+      Sid: 'org-callers',
+      Effect: 'Allow',
+      Principal: '*',
+      Action: 'lambda:InvokeFunction',
+      Resource: fnArn,
+      Condition: { StringEquals: { 'aws:PrincipalOrgID': 'o-a1b2c3d4e5' } },
+    });
+    // PATCHED: both conditions share the StringEquals block, as in AWS.
+    expect(bySid['org-url'].Condition).toEqual({
+      StringEquals: { 'aws:PrincipalOrgID': 'o-a1b2c3d4e5', 'lambda:FunctionUrlAuthType': 'NONE' },
+    });
+    expect(bySid['org-url']).not.toHaveProperty('FunctionUrlAuthType');
   });
 
   it('AddPermission with a duplicate StatementId is accepted (duplicated) by moto', async () => {
@@ -543,7 +585,7 @@ describe('c. Resource policy: AddPermission / GetPolicy / RemovePermission', () 
     expect(doc.Statement.filter((s) => s.Sid === 'dup')).toHaveLength(2);
   });
 
-  it('policy RevisionId: changes on AddPermission only; never equals the function RevisionId', async () => {
+  it('policy RevisionId: changes on Add/RemovePermission only; never equals the function RevisionId', async () => {
     await createFunction('fn-rev', roleArn);
     const addStmt = (sid: string) =>
       lambda.send(
@@ -563,9 +605,11 @@ describe('c. Resource policy: AddPermission / GetPolicy / RemovePermission', () 
 
     await lambda.send(new RemovePermissionCommand({ FunctionName: 'fn-rev', StatementId: 's2' }));
     const r3 = (await getPolicy('fn-rev')).revisionId;
-    // MOTO DIFFERS: RemovePermission does not bump the policy RevisionId in moto;
-    // real AWS issues a new RevisionId on every policy change.
-    expect(r3).toBe(r2);
+    // PATCHED: moto 5.2.5 keeps the policy RevisionId on RemovePermission; AWS
+    // issues a new RevisionId on every policy change, and moto_patches.py (patch 4)
+    // restores that.
+    expect(r3).not.toBe(r2);
+    expect(r3).not.toBe(r1);
 
     await lambda.send(new CreateFunctionUrlConfigCommand({ FunctionName: 'fn-rev', AuthType: 'NONE' }));
     await lambda.send(new UpdateFunctionUrlConfigCommand({ FunctionName: 'fn-rev', AuthType: 'AWS_IAM' }));
@@ -591,16 +635,18 @@ describe('c. Resource policy: AddPermission / GetPolicy / RemovePermission', () 
     expect(cfg.RevisionId).not.toBe(r5);
   });
 
-  it('RemovePermission with a RevisionId always fails in moto (even the right one)', async () => {
+  it('RemovePermission honours RevisionId (wrong -> 412, right -> removed)', async () => {
     await createFunction('fn-rm', roleArn);
-    await lambda.send(
-      new AddPermissionCommand({
-        FunctionName: 'fn-rm',
-        StatementId: 'pub',
-        Action: 'lambda:InvokeFunction',
-        Principal: '*',
-      }),
-    );
+    for (const sid of ['pub', 'pub2']) {
+      await lambda.send(
+        new AddPermissionCommand({
+          FunctionName: 'fn-rm',
+          StatementId: sid,
+          Action: 'lambda:InvokeFunction',
+          Principal: '*',
+        }),
+      );
+    }
     const { revisionId } = await getPolicy('fn-rm');
 
     const wrong = await failure(
@@ -614,19 +660,27 @@ describe('c. Resource policy: AddPermission / GetPolicy / RemovePermission', () 
     );
     expect(wrong.name).toBe('PreconditionFailedException'); // as in real AWS
     expect(wrong.$metadata?.httpStatusCode).toBe(412);
+    expect((await getPolicy('fn-rm')).revisionId).toBe(revisionId); // a rejected call changes nothing
 
-    const right = await failure(
+    // PATCHED: moto 5.2.5 compares the policy revision with the raw query-string
+    // list, so it rejects EVERY RevisionId, the right one included. AWS removes the
+    // statement when the RevisionId matches; moto_patches.py (patch 3) restores that.
+    await lambda.send(
+      new RemovePermissionCommand({ FunctionName: 'fn-rm', StatementId: 'pub', RevisionId: revisionId }),
+    );
+    const after = await getPolicy('fn-rm');
+    expect(after.doc.Statement.map((s) => s.Sid)).toEqual(['pub2']);
+
+    // The old RevisionId is now stale (patch 4: a removal issues a new one).
+    const stale = await failure(
       lambda.send(
-        new RemovePermissionCommand({ FunctionName: 'fn-rm', StatementId: 'pub', RevisionId: revisionId }),
+        new RemovePermissionCommand({ FunctionName: 'fn-rm', StatementId: 'pub2', RevisionId: revisionId }),
       ),
     );
-    // MOTO DIFFERS (moto bug): moto compares the policy revision with the raw
-    // query-string list, so ANY RevisionId is rejected. Real AWS removes the
-    // statement when the RevisionId matches. Against moto, omit RevisionId.
-    expect(right.name).toBe('PreconditionFailedException');
-    expect((await getPolicy('fn-rm')).doc.Statement).toHaveLength(1);
+    expect(stale.name).toBe('PreconditionFailedException');
 
-    await lambda.send(new RemovePermissionCommand({ FunctionName: 'fn-rm', StatementId: 'pub' }));
+    // Without a RevisionId the removal is unconditional (as in real AWS).
+    await lambda.send(new RemovePermissionCommand({ FunctionName: 'fn-rm', StatementId: 'pub2' }));
     // Last statement removed -> no policy -> ResourceNotFoundException (as in real AWS).
     const none = await failure(lambda.send(new GetPolicyCommand({ FunctionName: 'fn-rm' })));
     expect(none.name).toBe('ResourceNotFoundException');

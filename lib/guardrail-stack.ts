@@ -1,0 +1,296 @@
+import { ArnFormat, CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import * as ssm from 'aws-cdk-lib/aws-ssm';
+import type { Construct } from 'constructs';
+import type { GuardrailConfig } from '../functions/core/config.ts';
+import { triggerPrefixes } from '../functions/core/rules/index.ts';
+import { cloudTrailEventPatterns, splitExcludedPrincipals } from './event-pattern.ts';
+import { GuardrailFunction, LOG_RETENTION } from './functions.ts';
+import { acknowledgeWildcardResource } from './nag.ts';
+import { type ActionGrant, assertNoWildcardActions, readGrants, remediationGrants } from './permissions.ts';
+import { checkSubstitutions, readAsl } from './state-machine.ts';
+
+export interface GuardrailStackProps extends StackProps {
+  /** The validated configuration (`parseConfig` of the `guardrail` context). */
+  config: GuardrailConfig;
+}
+
+/** Values every function gets, plus the ones only some read. */
+export const SERVICE_NAME = 'lambda-guardrail';
+
+/** Names the IAM statements the stack writes, so tests and reviewers can find each one. */
+export const SID = {
+  readFunctions: 'ReadFunctions',
+  readRoles: 'ReadRoles',
+  remediateFunctions: 'RemediateFunctions',
+  remediateRoles: 'RemediateRoles',
+  readKillSwitch: 'ReadKillSwitch',
+  putLedgerRecord: 'PutLedgerRecord',
+  invokeTaskFunctions: 'InvokeTaskFunctions',
+} as const;
+
+function statement(sid: string, actions: string[], resources: string[]): iam.PolicyStatement {
+  assertNoWildcardActions(actions);
+  return new iam.PolicyStatement({ sid, effect: iam.Effect.ALLOW, actions, resources });
+}
+
+/**
+ * The deployed guardrail: CloudTrail events on the default bus -> ingest Lambda -> STANDARD state
+ * machine (collect, evaluate, remediate, verify, record) -> DynamoDB ledger.
+ */
+export class GuardrailStack extends Stack {
+  readonly config: GuardrailConfig;
+  readonly ledger: dynamodb.Table;
+  readonly killSwitch: ssm.StringParameter;
+  readonly stateMachine: sfn.StateMachine;
+  readonly functions: Record<
+    'ingest' | 'collect' | 'evaluate' | 'remediate' | 'verify' | 'record',
+    GuardrailFunction
+  >;
+  readonly eventRules: events.Rule[];
+  readonly ingestTargetDlq: sqs.Queue;
+  readonly ingestAsyncDlq: sqs.Queue;
+
+  constructor(scope: Construct, id: string, props: GuardrailStackProps) {
+    super(scope, id, {
+      description:
+        'Lambda Guardrail: evaluates and safely remediates public function URLs and public invoke permissions',
+      ...props,
+    });
+    const config = props.config;
+    this.config = config;
+
+    // ---- Ledger -------------------------------------------------------------------------------
+    this.ledger = new dynamodb.Table(this, 'Ledger', {
+      partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
+      sortKey: { name: 'sk', type: dynamodb.AttributeType.STRING },
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      // AWS managed key (aws/dynamodb): encrypted with a KMS key the account can audit in
+      // CloudTrail, and callers need no kms:* grants.
+      encryption: dynamodb.TableEncryption.AWS_MANAGED,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      deletionProtection: true,
+      // The ledger is the audit trail and the source of rollbacks: it outlives the stack.
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    this.ledger.addGlobalSecondaryIndex({
+      indexName: 'byDay',
+      partitionKey: { name: 'day', type: dynamodb.AttributeType.STRING },
+      sortKey: { name: 'recordedAt', type: dynamodb.AttributeType.STRING },
+      projectionType: dynamodb.ProjectionType.ALL,
+    });
+
+    // ---- Kill switch ----------------------------------------------------------------------------
+    this.killSwitch = new ssm.StringParameter(this, 'KillSwitch', {
+      parameterName: config.killSwitchParameter,
+      stringValue: 'off',
+      description:
+        'Lambda Guardrail kill switch: "on" downgrades every finding to report (nothing is changed)',
+      tier: ssm.ParameterTier.STANDARD,
+    });
+
+    // ---- Task functions -------------------------------------------------------------------------
+    const common = {
+      GUARDRAIL_CONFIG: JSON.stringify(config),
+      POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
+      LOG_LEVEL: 'INFO',
+    };
+    const killSwitchEnv = { KILL_SWITCH_PARAMETER: config.killSwitchParameter };
+
+    const collect = new GuardrailFunction(this, 'Collect', {
+      name: 'collect',
+      description: 'Lambda Guardrail: snapshot of the changed resource and the kill switch',
+      environment: { ...common, ...killSwitchEnv },
+      timeout: Duration.seconds(60),
+    });
+    const evaluate = new GuardrailFunction(this, 'Evaluate', {
+      name: 'evaluate',
+      description: 'Lambda Guardrail: evaluate the rules (pure, no AWS calls)',
+      environment: common,
+    });
+    const remediate = new GuardrailFunction(this, 'Remediate', {
+      name: 'remediate',
+      description: 'Lambda Guardrail: re-read, check preconditions, apply the automatic plan steps',
+      environment: { ...common, ...killSwitchEnv },
+      timeout: Duration.seconds(120),
+    });
+    const verify = new GuardrailFunction(this, 'Verify', {
+      name: 'verify',
+      description: 'Lambda Guardrail: re-collect and re-evaluate after remediation',
+      environment: { ...common, ...killSwitchEnv },
+      timeout: Duration.seconds(60),
+    });
+    const record = new GuardrailFunction(this, 'Record', {
+      name: 'record',
+      description: 'Lambda Guardrail: write the execution record to the ledger',
+      environment: { ...common, LEDGER_TABLE: this.ledger.tableName },
+    });
+
+    // Reads: collect, verify and remediate (which re-reads before it writes).
+    for (const f of [collect, verify, remediate]) {
+      this.grantOnAccountResources(f, readGrants(), 'read');
+      f.addToPolicy(statement(SID.readKillSwitch, ['ssm:GetParameter'], [this.killSwitch.parameterArn]));
+    }
+    // Writes: only remediate, only the operations plans may use (lib/permissions.ts).
+    this.grantOnAccountResources(remediate, remediationGrants(), 'remediate');
+    // Ledger: PutItem only (grantWriteData would add BatchWriteItem, UpdateItem and DeleteItem).
+    record.addToPolicy(statement(SID.putLedgerRecord, ['dynamodb:PutItem'], [this.ledger.tableArn]));
+
+    // ---- State machine --------------------------------------------------------------------------
+    const asl = readAsl();
+    const taskFunctions = { collect, evaluate, remediate, verify, record };
+    const substitutions = {
+      CollectFunctionArn: collect.fn.functionArn,
+      EvaluateFunctionArn: evaluate.fn.functionArn,
+      RemediateFunctionArn: remediate.fn.functionArn,
+      VerifyFunctionArn: verify.fn.functionArn,
+      RecordFunctionArn: record.fn.functionArn,
+    };
+    checkSubstitutions(asl, substitutions);
+
+    const stateMachineLogs = new logs.LogGroup(this, 'StateMachineLogs', {
+      // The /aws/vendedlogs/ prefix keeps CloudWatch Logs resource policies small for vended logs.
+      logGroupName: `/aws/vendedlogs/states/${this.stackName}-guardrail`,
+      retention: LOG_RETENTION,
+    });
+    this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
+      stateMachineType: sfn.StateMachineType.STANDARD,
+      definitionBody: sfn.DefinitionBody.fromString(asl),
+      definitionSubstitutions: substitutions,
+      logs: { destination: stateMachineLogs, level: sfn.LogLevel.ALL, includeExecutionData: true },
+      tracingEnabled: true,
+    });
+    // The ASL names unqualified function ARNs, so InvokeFunction on exactly those (no `:*`).
+    this.stateMachine.addToRolePolicy(
+      statement(
+        SID.invokeTaskFunctions,
+        ['lambda:InvokeFunction'],
+        Object.values(taskFunctions).map((f) => f.fn.functionArn),
+      ),
+    );
+    const smPolicy = this.stateMachine.role.node.tryFindChild('DefaultPolicy');
+    if (smPolicy) {
+      Validations.of(smPolicy).acknowledge({
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason:
+          'Only the statements Step Functions needs for logging and tracing use Resource "*": the CloudWatch Logs delivery actions (logs:CreateLogDelivery, ...) and xray:PutTraceSegments/PutTelemetryRecords/GetSamplingRules/GetSamplingTargets do not support resource-level permissions.',
+      });
+    }
+
+    // ---- Ingest ---------------------------------------------------------------------------------
+    // The guardrail's own roles: their changes never trigger it (rule pattern, and again in ingest).
+    const ownRoleArns = Object.values(taskFunctions).map((f) => f.role.roleArn);
+    this.ingestAsyncDlq = encryptedDlq(this, 'IngestFailures');
+    this.ingestTargetDlq = encryptedDlq(this, 'IngestDeliveryFailures');
+    // cdk-nag recognises a queue used as a Lambda DeadLetterConfig, not one used as an EventBridge
+    // target's dead-letter queue.
+    Validations.of(this.ingestTargetDlq).acknowledge({
+      id: 'AwsSolutions-SQS3',
+      reason:
+        'This queue is itself the dead-letter queue of the EventBridge -> ingest target (events that could not be delivered); it needs no DLQ of its own.',
+    });
+    const ingest = new GuardrailFunction(this, 'Ingest', {
+      name: 'ingest',
+      description: 'Lambda Guardrail: validate CloudTrail events and start one execution per event',
+      environment: {
+        ...common,
+        STATE_MACHINE_ARN: this.stateMachine.stateMachineArn,
+        LEDGER_TABLE: this.ledger.tableName,
+        EXCLUDED_PRINCIPALS: this.toJsonString([...config.excludedPrincipals, ...ownRoleArns]),
+      },
+      deadLetterQueue: this.ingestAsyncDlq,
+      retryAttempts: 2,
+      maxEventAge: Duration.hours(6),
+    });
+    this.stateMachine.grantStartExecution(ingest.role);
+    // Rejected (malformed) events are recorded in the ledger.
+    ingest.addToPolicy(statement(SID.putLedgerRecord, ['dynamodb:PutItem'], [this.ledger.tableArn]));
+    this.functions = { ingest, ...taskFunctions };
+
+    // ---- EventBridge ----------------------------------------------------------------------------
+    // IAM events are delivered to EventBridge only in us-east-1; an `iam` rule in another region
+    // never fires (see docs/deployment.md).
+    const excluded = splitExcludedPrincipals(config.excludedPrincipals);
+    const patterns = cloudTrailEventPatterns({
+      prefixes: triggerPrefixes(),
+      excludedRoleArns: [...ownRoleArns, ...excluded.roles],
+      excludedPrincipalArns: excluded.others,
+    });
+    this.eventRules = patterns.map(({ service, pattern }) => {
+      const rule = new events.Rule(this, `${capitalize(service)}ApiCalls`, {
+        description: `Lambda Guardrail: ${service} changes recorded by CloudTrail`,
+        eventPattern: pattern,
+      });
+      rule.addTarget(
+        new targets.LambdaFunction(ingest.fn, {
+          deadLetterQueue: this.ingestTargetDlq,
+          retryAttempts: 8,
+          maxEventAge: Duration.hours(24),
+        }),
+      );
+      return rule;
+    });
+
+    // ---- Outputs --------------------------------------------------------------------------------
+    new CfnOutput(this, 'StateMachineArn', { value: this.stateMachine.stateMachineArn });
+    new CfnOutput(this, 'LedgerTableName', { value: this.ledger.tableName });
+    new CfnOutput(this, 'KillSwitchParameterName', { value: this.killSwitch.parameterName });
+  }
+
+  /** ARN pattern of every resource of a kind in this account and region. */
+  resourceArnPattern(kind: ActionGrant['kind']): string {
+    return kind === 'function'
+      ? // IAM's `*` also matches `:`, so this covers every function and its qualified ARNs (versions, aliases).
+        this.formatArn({
+          service: 'lambda',
+          resource: 'function',
+          resourceName: '*',
+          arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+        })
+      : this.formatArn({ service: 'iam', region: '', resource: 'role', resourceName: '*' });
+  }
+
+  /**
+   * Adds one statement per resource kind on the account-wide pattern, and acknowledges the
+   * resulting IAM5 finding for exactly that pattern on exactly this function's policy.
+   */
+  private grantOnAccountResources(fn: GuardrailFunction, grants: ActionGrant[], purpose: 'read' | 'remediate'): void {
+    for (const g of grants) {
+      const kind = capitalize(g.kind) as 'Function' | 'Role';
+      const sid = purpose === 'read' ? SID[`read${kind}s`] : SID[`remediate${kind}s`];
+      const pattern = this.resourceArnPattern(g.kind);
+      fn.addToPolicy(statement(sid, g.actions, [pattern]));
+      const policy = fn.role.node.findChild('DefaultPolicy');
+      if (!acknowledged.has(policy)) acknowledged.set(policy, new Set());
+      const done = acknowledged.get(policy)!;
+      if (done.has(g.kind)) continue;
+      done.add(g.kind);
+      acknowledgeWildcardResource(
+        policy,
+        pattern,
+        `The guardrail watches every ${g.kind} in the account and cannot know their names in advance; on this pattern the role gets only the named actions declared in functions/core/actions.ts (never a wildcard action).`,
+      );
+    }
+  }
+}
+
+const acknowledged = new WeakMap<object, Set<string>>();
+
+function capitalize(s: string): string {
+  return s.charAt(0).toUpperCase() + s.slice(1);
+}
+
+/** SQS dead-letter queue: SSE-SQS encryption (EventBridge can deliver to it without a KMS grant), TLS only. */
+function encryptedDlq(scope: Construct, id: string): sqs.Queue {
+  return new sqs.Queue(scope, id, {
+    encryption: sqs.QueueEncryption.SQS_MANAGED,
+    enforceSSL: true,
+    retentionPeriod: Duration.days(14),
+  });
+}

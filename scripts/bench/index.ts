@@ -1,0 +1,102 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { build } from 'esbuild';
+import { startEmulator } from '../local/emulator.ts';
+import { LocalGuardrail } from '../local/runtime.ts';
+import { DEMO_REGION, lambdaEvent, PUBLIC_URL_PERMISSIONS, seedFunction } from '../local/seed.ts';
+
+/**
+ * `npm run bench`: prints numbers, asserts nothing (targets live in the closing notes, not in tests).
+ * 1. Per deployed function: minified bundle size and cold import time (median of 15 fresh processes).
+ * 2. Per event, compliant and remediation paths: AWS API calls, state transitions, Lambda invocations.
+ */
+
+const HANDLERS = readdirSync(new URL('../../functions/handlers/', import.meta.url))
+  .filter((f) => f.endsWith('.ts') && !['deps.ts', 'schemas.ts'].includes(f))
+  .map((f) => f.replace(/\.ts$/, ''));
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+async function bundles() {
+  const dir = mkdtempSync(join(tmpdir(), 'guardrail-bench-'));
+  const rows: { handler: string; kb: number; importMs: number }[] = [];
+  try {
+    for (const h of HANDLERS) {
+      const outfile = join(dir, `${h}.mjs`);
+      // Same settings as the deployed functions (lib/): minified ESM for node22, AWS SDK v3 bundled.
+      await build({
+        entryPoints: [new URL(`../../functions/handlers/${h}.ts`, import.meta.url).pathname],
+        bundle: true,
+        minify: true,
+        platform: 'node',
+        target: 'node22',
+        format: 'esm',
+        outfile,
+        banner: { js: "import{createRequire}from'module';const require=createRequire(import.meta.url);" },
+        logLevel: 'silent',
+      });
+      const times: number[] = [];
+      for (let i = 0; i < 15; i++) {
+        const out = execFileSync(
+          process.execPath,
+          [
+            '--input-type=module',
+            '-e',
+            `const t=performance.now();await import(${JSON.stringify(outfile)});console.log(performance.now()-t)`,
+          ],
+          { env: { ...process.env, AWS_REGION: 'us-east-1', GUARDRAIL_CONFIG: '{}' }, stdio: ['ignore', 'pipe', 'ignore'] },
+        );
+        times.push(Number(out.toString().trim()));
+      }
+      rows.push({ handler: h, kb: statSync(outfile).size / 1024, importMs: median(times) });
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  console.log('\n## Bundles (minified, SDK bundled; cold import = median of 15 fresh node processes)');
+  console.log('handler     size KB   cold import ms   (targets: < 300 KB, < 150 ms)');
+  for (const r of rows) {
+    console.log(`${r.handler.padEnd(10)} ${r.kb.toFixed(1).padStart(8)}   ${r.importMs.toFixed(1).padStart(14)}`);
+  }
+}
+
+async function perEvent() {
+  const emulator = await startEmulator();
+  try {
+    const g = new LocalGuardrail({ endpoint: emulator.endpoint, region: DEMO_REGION, logLevel: 'SILENT' });
+    await g.setup();
+    await seedFunction(emulator.endpoint, { name: 'bench-compliant', url: { authType: 'AWS_IAM' } });
+    await seedFunction(emulator.endpoint, {
+      name: 'bench-public',
+      url: { authType: 'NONE', cors: { AllowOrigins: ['https://example.com'] } },
+      permissions: [...PUBLIC_URL_PERMISSIONS, { StatementId: 'open', Action: 'lambda:InvokeFunction', Principal: '*' }],
+    });
+    console.log('\n## Per event (local runtime: real ingest, real ASL, real handlers, emulator)');
+    console.log('path          API calls (by operation)                                   transitions  invocations');
+    for (const [label, fn] of [
+      ['compliant', 'bench-compliant'],
+      ['remediation', 'bench-public'],
+    ] as const) {
+      g.clients.calls.clear();
+      const r = await g.ingest(lambdaEvent('CreateFunctionUrlConfig', { functionName: fn, authType: 'NONE' }));
+      const exec = g.executions.get((r as { executionName: string }).executionName)!;
+      const calls = [...g.clients.calls.entries()];
+      const total = calls.reduce((n, [, c]) => n + c, 0);
+      const detail = calls.map(([k, c]) => `${k.split(':')[1]}x${c}`).join(' ');
+      console.log(
+        `${label.padEnd(12)} ${String(total).padStart(3)}  ${detail.padEnd(60).slice(0, 60)} ${String(exec.transitions).padStart(6)} ${String(exec.lambdaInvocations).padStart(11)}`,
+      );
+      console.log(`             outcome path: ${exec.states.join(' > ')}`);
+    }
+  } finally {
+    await emulator.stop();
+  }
+}
+
+await bundles();
+await perEvent();

@@ -1,0 +1,204 @@
+import {
+  GetFunctionConfigurationCommand,
+  GetFunctionUrlConfigCommand,
+  GetPolicyCommand,
+  LambdaClient,
+  ListAliasesCommand,
+  ListFunctionUrlConfigsCommand,
+  ListTagsCommand,
+  ResourceNotFoundException,
+} from '@aws-sdk/client-lambda';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+import { createClients } from '../../functions/aws/clients.ts';
+import { collectFunction } from '../../functions/aws/collect.ts';
+import { EXECUTORS } from '../../functions/aws/execute.ts';
+import { actionKey, READ_ACTIONS, WRITE_ACTIONS, writeAction } from '../../functions/core/actions.ts';
+import { DEFAULT_CONFIG } from '../../functions/core/config.ts';
+import { evaluate } from '../../functions/core/evaluate.ts';
+import { keyFor } from '../../functions/core/snapshot.ts';
+import type { PlanStep, Snapshot } from '../../functions/core/types.ts';
+import {
+  ACCOUNT,
+  accountStatement,
+  FUNCTION_NAME,
+  functionSnapshot,
+  NOW,
+  publicInvokeStatement,
+  publicUrlPair,
+  REGION,
+  serviceStatement,
+  urlFunctionInvokeStatement,
+  urlInvokeStatement,
+} from '../unit/helpers.ts';
+
+/**
+ * The guardrail's IAM permissions are built from core/actions.ts. These tests keep that list honest:
+ * every executor is declared and every declaration has an executor; every plan step a rule produces
+ * uses a declared operation; every SDK command the collector sends is a declared read.
+ */
+
+const lambda = mockClient(LambdaClient);
+afterAll(() => lambda.restore());
+beforeEach(() => lambda.reset());
+
+/** `GetPolicyCommand` -> `lambda:GetPolicy` */
+const sentActions = () =>
+  lambda.calls().map((c) => `lambda:${c.args[0].constructor.name.replace(/Command$/, '')}`);
+
+/** The snapshots the rule unit tests use (built with the same helpers), plus a few combinations. */
+const CORPUS: Record<string, Snapshot> = {
+  'public URL on $LATEST': functionSnapshot({
+    urls: [{ authType: 'NONE' }],
+    policies: { '': { statements: publicUrlPair() } },
+  }),
+  'public URL on an alias, no CORS': functionSnapshot({
+    aliases: ['live'],
+    urls: [{ qualifier: 'live', authType: 'NONE', cors: null, invokeMode: 'RESPONSE_STREAM' }],
+    policies: { '': null, live: { statements: publicUrlPair('live') } },
+  }),
+  'URL NONE with only the InvokeFunctionUrl statement': functionSnapshot({
+    urls: [{ authType: 'NONE' }],
+    policies: { '': { statements: [urlInvokeStatement()] } },
+  }),
+  'URL NONE without a policy': functionSnapshot({ urls: [{ authType: 'NONE' }], policies: { '': null } }),
+  'URL AWS_IAM with a leftover public statement': functionSnapshot({
+    urls: [{ authType: 'AWS_IAM' }],
+    policies: { '': { statements: [urlFunctionInvokeStatement()] } },
+  }),
+  'public invoke statement': functionSnapshot({
+    urls: [],
+    policies: { '': { statements: [publicInvokeStatement('backdoor')] } },
+  }),
+  'public lambda:* statement on an alias': functionSnapshot({
+    aliases: ['prod'],
+    urls: [],
+    policies: { prod: { statements: [publicInvokeStatement('star', { Action: 'lambda:*' })] } },
+  }),
+  'public statement without Sid': functionSnapshot({
+    urls: [],
+    policies: { '': { statements: [publicInvokeStatement('x', { Sid: undefined })] } },
+  }),
+  'everything at once': functionSnapshot({
+    aliases: ['live'],
+    urls: [{ authType: 'NONE' }, { qualifier: 'live', authType: 'NONE' }],
+    policies: {
+      '': {
+        statements: [
+          ...publicUrlPair(),
+          publicInvokeStatement('backdoor'),
+          serviceStatement('s3', 's3.amazonaws.com', { ArnLike: { 'AWS:SourceArn': 'arn:aws:s3:::b' } }),
+          accountStatement('partner'),
+        ],
+      },
+      live: { statements: [...publicUrlPair('live'), publicInvokeStatement('live-backdoor')] },
+    },
+  }),
+  compliant: functionSnapshot({
+    urls: [{ authType: 'AWS_IAM' }],
+    policies: { '': { statements: [accountStatement('partner')] } },
+  }),
+};
+
+function planSteps(): { where: string; ruleId: string; step: Omit<PlanStep, 'inverse'> }[] {
+  const out: { where: string; ruleId: string; step: Omit<PlanStep, 'inverse'> }[] = [];
+  for (const [where, snapshot] of Object.entries(CORPUS)) {
+    for (const f of evaluate({ snapshot, config: DEFAULT_CONFIG, now: NOW }).findings) {
+      for (const step of f.plan.steps) {
+        out.push({ where, ruleId: f.ruleId, step });
+        if (step.inverse) out.push({ where: `${where} (inverse)`, ruleId: f.ruleId, step: step.inverse });
+      }
+    }
+  }
+  return out;
+}
+
+describe('write actions', () => {
+  it('every executor is declared in WRITE_ACTIONS, and every declared write has an executor', () => {
+    const declared = WRITE_ACTIONS.map((a) => actionKey(a.service, a.operation)).sort();
+    expect(Object.keys(EXECUTORS).sort()).toEqual(declared);
+    expect(new Set(declared).size).toBe(declared.length);
+  });
+
+  it('every declared write names its IAM actions, never a wildcard', () => {
+    for (const a of WRITE_ACTIONS) {
+      expect(a.iamActions.length).toBeGreaterThan(0);
+      for (const iam of a.iamActions) expect(iam).toMatch(/^[a-z0-9-]+:[A-Za-z0-9]+$/);
+      expect(a.iamActions).toContain(`${a.service}:${a.operation}`);
+    }
+  });
+
+  it.each(WRITE_ACTIONS.map((a) => [actionKey(a.service, a.operation)]))(
+    'executor %s sends exactly the SDK command of its operation',
+    async (key) => {
+      lambda.resolves({});
+      await EXECUTORS[key](createClients(), REGION, { FunctionName: FUNCTION_NAME });
+      expect(sentActions()).toEqual([key]);
+    },
+  );
+
+  it('the corpus exercises both rules and every kind of step', () => {
+    const steps = planSteps();
+    expect(new Set(steps.map((s) => s.ruleId))).toEqual(new Set(['LAMBDA.URL.PUBLIC', 'LAMBDA.POLICY.PUBLIC']));
+    expect(new Set(steps.map((s) => s.step.operation))).toEqual(
+      new Set(['UpdateFunctionUrlConfig', 'RemovePermission', 'AddPermission']),
+    );
+  });
+
+  it('every operation a rule plan step (or its inverse) uses is declared and executable', () => {
+    const undeclared = planSteps()
+      .filter(({ step }) => !writeAction(step.service, step.operation) || !EXECUTORS[actionKey(step.service, step.operation)])
+      .map(({ where, ruleId, step }) => `${where}: ${ruleId} ${step.service}:${step.operation}`);
+    expect(undeclared).toEqual([]);
+  });
+});
+
+describe('read actions', () => {
+  const META = { $metadata: {} };
+  const notFound = () => new ResourceNotFoundException({ message: 'not found', $metadata: {} });
+
+  function serve(s: Snapshot) {
+    const r = s.responses;
+    lambda.on(GetFunctionConfigurationCommand).resolves({ ...META, ...(r['GetFunctionConfiguration'] as object) });
+    lambda.on(ListTagsCommand).resolves({ ...META, ...(r['ListTags'] as object) });
+    lambda.on(ListAliasesCommand).resolves({ ...META, ...(r['ListAliases'] as object) });
+    lambda.on(ListFunctionUrlConfigsCommand).resolves({ ...META, ...(r['ListFunctionUrlConfigs'] as object) });
+    lambda.on(GetPolicyCommand).callsFake(async (input: { Qualifier?: string }) => {
+      const v = r[keyFor('GetPolicy', input.Qualifier)];
+      if (!v) throw notFound();
+      return { ...META, ...(v as object) };
+    });
+    lambda.on(GetFunctionUrlConfigCommand).rejects(notFound());
+  }
+
+  const target = { account: ACCOUNT, region: REGION, functionName: FUNCTION_NAME, qualifier: '3' };
+
+  async function collectedActions(fallback: boolean) {
+    lambda.reset();
+    serve(CORPUS['everything at once']);
+    if (fallback) {
+      lambda.on(ListFunctionUrlConfigsCommand).rejects(
+        Object.assign(new Error('Not Found'), { name: 'UnknownError', $metadata: { httpStatusCode: 404 } }),
+      );
+    }
+    await collectFunction(createClients(), target);
+    return sentActions();
+  }
+
+  it('every command the collector sends is a declared read (ListFunctionUrlConfigs path)', async () => {
+    const actions = await collectedActions(false);
+    expect(actions.length).toBeGreaterThanOrEqual(6);
+    expect(actions.filter((a) => !READ_ACTIONS.function.includes(a))).toEqual([]);
+  });
+
+  it('every command the collector sends is a declared read (GetFunctionUrlConfig fallback)', async () => {
+    const actions = await collectedActions(true);
+    expect(actions).toContain('lambda:GetFunctionUrlConfig');
+    expect(actions.filter((a) => !READ_ACTIONS.function.includes(a))).toEqual([]);
+  });
+
+  it('no read is declared that the collector never makes (each one widens the role)', async () => {
+    const used = new Set([...(await collectedActions(false)), ...(await collectedActions(true))]);
+    expect([...used].sort()).toEqual([...READ_ACTIONS.function].sort());
+  });
+});
