@@ -1,10 +1,8 @@
-import type { GuardrailConfig } from '../core/config.ts';
-import { actionable, type Evaluation, evaluate } from '../core/evaluate.ts';
-import type { Remediation, Verification } from '../core/outcome.ts';
+import { actionable, type Evaluation } from '../core/evaluate.ts';
+import type { Remediation } from '../core/outcome.ts';
 import { failedPreconditions, planDigest } from '../core/plan.ts';
 import { redactSnapshot } from '../core/redact.ts';
 import type { NormalizedEvent, Snapshot } from '../core/types.ts';
-import type { AwsClients } from './clients.ts';
 import { applyPlan } from './execute.ts';
 import { type KillSwitchState, readKillSwitch } from './killswitch.ts';
 import { collectRaw, type Deps, reevaluate } from './target.ts';

@@ -49,7 +49,10 @@ async function bundles() {
             '-e',
             `const t=performance.now();await import(${JSON.stringify(outfile)});console.log(performance.now()-t)`,
           ],
-          { env: { ...process.env, AWS_REGION: 'us-east-1', GUARDRAIL_CONFIG: '{}' }, stdio: ['ignore', 'pipe', 'ignore'] },
+          {
+            env: { ...process.env, AWS_REGION: 'us-east-1', GUARDRAIL_CONFIG: '{}' },
+            stdio: ['ignore', 'pipe', 'ignore'],
+          },
         );
         times.push(Number(out.toString().trim()));
       }
@@ -61,7 +64,9 @@ async function bundles() {
   console.log('\n## Bundles (minified, SDK bundled; cold import = median of 15 fresh node processes)');
   console.log('handler     size KB   cold import ms   (targets: < 300 KB, < 150 ms)');
   for (const r of rows) {
-    console.log(`${r.handler.padEnd(10)} ${r.kb.toFixed(1).padStart(8)}   ${r.importMs.toFixed(1).padStart(14)}`);
+    console.log(
+      `${r.handler.padEnd(10)} ${r.kb.toFixed(1).padStart(8)}   ${r.importMs.toFixed(1).padStart(14)}`,
+    );
   }
 }
 
@@ -74,16 +79,23 @@ async function perEvent() {
     await seedFunction(emulator.endpoint, {
       name: 'bench-public',
       url: { authType: 'NONE', cors: { AllowOrigins: ['https://example.com'] } },
-      permissions: [...PUBLIC_URL_PERMISSIONS, { StatementId: 'open', Action: 'lambda:InvokeFunction', Principal: '*' }],
+      permissions: [
+        ...PUBLIC_URL_PERMISSIONS,
+        { StatementId: 'open', Action: 'lambda:InvokeFunction', Principal: '*' },
+      ],
     });
     console.log('\n## Per event (local runtime: real ingest, real ASL, real handlers, emulator)');
-    console.log('path          API calls (by operation)                                   transitions  invocations');
+    console.log(
+      'path          API calls (by operation)                                   transitions  invocations',
+    );
     for (const [label, fn] of [
       ['compliant', 'bench-compliant'],
       ['remediation', 'bench-public'],
     ] as const) {
       g.clients.calls.clear();
-      const r = await g.ingest(lambdaEvent('CreateFunctionUrlConfig', { functionName: fn, authType: 'NONE' }));
+      const r = await g.ingest(
+        lambdaEvent('CreateFunctionUrlConfig', { functionName: fn, authType: 'NONE' }),
+      );
       const exec = g.executions.get((r as { executionName: string }).executionName)!;
       const calls = [...g.clients.calls.entries()];
       const total = calls.reduce((n, [, c]) => n + c, 0);

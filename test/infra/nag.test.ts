@@ -52,7 +52,7 @@ describe('cdk-nag AwsSolutions', () => {
   it('every acknowledgement matches a real finding on that construct (none is stale or blanket)', () => {
     const raw = new UnacknowledgedAwsSolutions().validateScope(built.app);
     const findings = raw.violations.flatMap((v) =>
-      v.violatingResources.map((r) => ({ id: v.ruleName, path: r.constructPath })),
+      v.violatingResources.map((r) => ({ id: v.ruleName, path: r.constructPath ?? '' })),
     );
     const acks = acknowledgements(built.app);
     expect(acks.length).toBeGreaterThan(0);

@@ -567,6 +567,25 @@ describe('c. Resource policy: AddPermission / GetPolicy / RemovePermission', () 
     expect(bySid['org-url']).not.toHaveProperty('FunctionUrlAuthType');
   });
 
+  it('AddPermission with both SourceAccount and PrincipalOrgID loses the org condition in moto', async () => {
+    await createFunction('fn-org-acct', roleArn);
+    await lambda.send(
+      new AddPermissionCommand({
+        FunctionName: 'fn-org-acct',
+        StatementId: 'both',
+        Action: 'lambda:InvokeFunction',
+        Principal: 's3.amazonaws.com',
+        SourceAccount: ACCOUNT,
+        PrincipalOrgID: 'o-a1b2c3d4e5',
+      }),
+    );
+    const { doc } = await getPolicy('fn-org-acct');
+    // MOTO DIFFERS (not patched): moto merges each condition as a whole operator block, so
+    // SourceAccount's StringEquals replaces PrincipalOrgID's. AWS keeps both keys under StringEquals.
+    // Seed statements with at most one StringEquals condition when the exact shape matters.
+    expect(doc.Statement[0].Condition).toEqual({ StringEquals: { 'AWS:SourceAccount': ACCOUNT } });
+  });
+
   it('AddPermission with a duplicate StatementId is accepted (duplicated) by moto', async () => {
     await createFunction('fn-dup', roleArn);
     const add = () =>
