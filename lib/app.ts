@@ -22,7 +22,9 @@ export function configFromContext(scope: Construct): GuardrailConfig {
     try {
       raw = JSON.parse(raw);
     } catch {
-      throw new InvalidConfigError(`invalid guardrail config: context "${CONFIG_CONTEXT_KEY}" is not valid JSON`);
+      throw new InvalidConfigError(
+        `invalid guardrail config: context "${CONFIG_CONTEXT_KEY}" is not valid JSON`,
+      );
     }
   }
   return parseConfig(raw);

@@ -9,6 +9,7 @@ import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { wildcardResourceFinding } from './nag.ts';
 
 /** Repository root (the folder holding package.json and package-lock.json). */
 export const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -29,7 +30,8 @@ export const LAMBDA_RUNTIME = lambda.Runtime.NODEJS_24_X;
 export const ESBUILD_TARGET = 'node22';
 
 /** ESM bundles still contain CommonJS dependencies that call `require`; give them one. */
-export const ESM_REQUIRE_BANNER = "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);";
+export const ESM_REQUIRE_BANNER =
+  "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);";
 
 export const LOG_RETENTION = logs.RetentionDays.THREE_MONTHS;
 
@@ -139,5 +141,18 @@ export class GuardrailFunction extends Construct {
   /** Adds an identity-policy statement; the stack names every action and resource explicitly. */
   addToPolicy(statement: iam.PolicyStatement): void {
     this.role.addToPrincipalPolicy(statement);
+  }
+
+  private readonly acknowledgedResources = new Set<string>();
+
+  /**
+   * Acknowledges cdk-nag IAM5 for one wildcard resource ARN on this role's policy only (once, however
+   * many statements use the pattern).
+   */
+  acknowledgeWildcardResource(arn: string, reason: string): void {
+    const id = wildcardResourceFinding(this, arn);
+    if (this.acknowledgedResources.has(id)) return;
+    this.acknowledgedResources.add(id);
+    Validations.of(this.role.node.findChild('DefaultPolicy')).acknowledge({ id, reason });
   }
 }

@@ -1,18 +1,25 @@
-import { ArnFormat, CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import {
+  ArnFormat,
+  CfnOutput,
+  Duration,
+  RemovalPolicy,
+  Stack,
+  type StackProps,
+  Validations,
+} from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
 import type { GuardrailConfig } from '../functions/core/config.ts';
 import { triggerPrefixes } from '../functions/core/rules/index.ts';
 import { cloudTrailEventPatterns, splitExcludedPrincipals } from './event-pattern.ts';
 import { GuardrailFunction, LOG_RETENTION } from './functions.ts';
-import { acknowledgeWildcardResource } from './nag.ts';
 import { type ActionGrant, assertNoWildcardActions, readGrants, remediationGrants } from './permissions.ts';
 import { checkSubstitutions, readAsl } from './state-machine.ts';
 
@@ -260,27 +267,23 @@ export class GuardrailStack extends Stack {
    * Adds one statement per resource kind on the account-wide pattern, and acknowledges the
    * resulting IAM5 finding for exactly that pattern on exactly this function's policy.
    */
-  private grantOnAccountResources(fn: GuardrailFunction, grants: ActionGrant[], purpose: 'read' | 'remediate'): void {
+  private grantOnAccountResources(
+    fn: GuardrailFunction,
+    grants: ActionGrant[],
+    purpose: 'read' | 'remediate',
+  ): void {
     for (const g of grants) {
       const kind = capitalize(g.kind) as 'Function' | 'Role';
       const sid = purpose === 'read' ? SID[`read${kind}s`] : SID[`remediate${kind}s`];
       const pattern = this.resourceArnPattern(g.kind);
       fn.addToPolicy(statement(sid, g.actions, [pattern]));
-      const policy = fn.role.node.findChild('DefaultPolicy');
-      if (!acknowledged.has(policy)) acknowledged.set(policy, new Set());
-      const done = acknowledged.get(policy)!;
-      if (done.has(g.kind)) continue;
-      done.add(g.kind);
-      acknowledgeWildcardResource(
-        policy,
+      fn.acknowledgeWildcardResource(
         pattern,
         `The guardrail watches every ${g.kind} in the account and cannot know their names in advance; on this pattern the role gets only the named actions declared in functions/core/actions.ts (never a wildcard action).`,
       );
     }
   }
 }
-
-const acknowledged = new WeakMap<object, Set<string>>();
 
 function capitalize(s: string): string {
   return s.charAt(0).toUpperCase() + s.slice(1);

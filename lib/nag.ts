@@ -1,4 +1,4 @@
-import { Stack, Validations } from 'aws-cdk-lib';
+import { Stack } from 'aws-cdk-lib';
 import type { IConstruct } from 'constructs';
 
 /**
@@ -31,9 +31,4 @@ function flatten(value: unknown): string {
 /** The IAM5 finding id for a wildcard resource ARN (which may contain tokens). */
 export function wildcardResourceFinding(scope: IConstruct, arn: string): string {
   return `AwsSolutions-IAM5[Resource::${flatten(Stack.of(scope).resolve(arn))}]`;
-}
-
-/** Acknowledges IAM5 for exactly one wildcard resource on one construct. */
-export function acknowledgeWildcardResource(scope: IConstruct, arn: string, reason: string): void {
-  Validations.of(scope).acknowledge({ id: wildcardResourceFinding(scope, arn), reason });
 }

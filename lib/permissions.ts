@@ -1,4 +1,9 @@
-import { READ_ACTIONS, type ResourceKind, WRITE_ACTIONS, type WriteAction } from '../functions/core/actions.ts';
+import {
+  READ_ACTIONS,
+  type ResourceKind,
+  WRITE_ACTIONS,
+  type WriteAction,
+} from '../functions/core/actions.ts';
 import { RULES } from '../functions/core/rules/index.ts';
 import type { Rule } from '../functions/core/types.ts';
 
@@ -38,7 +43,9 @@ export function remediationActions(rules: readonly Rule[] = RULES): string[] {
 
 /** Remediation write grants grouped by resource kind (one policy statement each). */
 export function remediationGrants(rules: readonly Rule[] = RULES): ActionGrant[] {
-  return groupByKind(remediationWriteActions(rules).map((a) => ({ kind: a.resource, actions: a.iamActions })));
+  return groupByKind(
+    remediationWriteActions(rules).map((a) => ({ kind: a.resource, actions: a.iamActions })),
+  );
 }
 
 /** Read-only grants the collectors need (collect, verify and remediate re-read resources). */
@@ -54,7 +61,9 @@ function groupByKind(entries: { kind: ResourceKind; actions: readonly string[] }
     if (e.kind === 'any') {
       // An action without resource-level permissions would need Resource "*": refuse it here so it
       // is a deliberate decision (and a specific cdk-nag acknowledgement), never an accident.
-      throw new Error(`write action(s) ${e.actions.join(', ')} declare resource 'any'; give them a resource kind`);
+      throw new Error(
+        `write action(s) ${e.actions.join(', ')} declare resource 'any'; give them a resource kind`,
+      );
     }
     const set = byKind.get(e.kind) ?? new Set<string>();
     for (const a of e.actions) set.add(a);

@@ -48,6 +48,8 @@ export interface ExecutionResult {
   lambdaInvocations: number;
 }
 
+const machines = new Map<string, StateMachine>();
+
 export type TaskHandlers = Record<string, (input: unknown) => Promise<unknown>>;
 
 /**
@@ -71,7 +73,13 @@ export async function runAsl(
 ): Promise<ExecutionResult> {
   const region = opts.region ?? 'us-east-1';
   const account = opts.account ?? '000000000000';
-  const sm = new StateMachine(loadDefinition(account, region), { validationOptions: { checkPaths: true } });
+  const key = `${account}/${region}`;
+  let sm = machines.get(key);
+  if (!sm) {
+    // Building validates the whole definition (slow): once per account and region.
+    sm = new StateMachine(loadDefinition(account, region), { validationOptions: { checkPaths: true } });
+    machines.set(key, sm);
+  }
   let lambdaInvocations = 0;
   const counted = Object.fromEntries(
     Object.entries(handlers).map(([state, fn]) => [

@@ -139,7 +139,9 @@ describe('write actions', () => {
 
   it('the corpus exercises both rules and every kind of step', () => {
     const steps = planSteps();
-    expect(new Set(steps.map((s) => s.ruleId))).toEqual(new Set(['LAMBDA.URL.PUBLIC', 'LAMBDA.POLICY.PUBLIC']));
+    expect(new Set(steps.map((s) => s.ruleId))).toEqual(
+      new Set(['LAMBDA.URL.PUBLIC', 'LAMBDA.POLICY.PUBLIC']),
+    );
     expect(new Set(steps.map((s) => s.step.operation))).toEqual(
       new Set(['UpdateFunctionUrlConfig', 'RemovePermission', 'AddPermission']),
     );
@@ -147,7 +149,10 @@ describe('write actions', () => {
 
   it('every operation a rule plan step (or its inverse) uses is declared and executable', () => {
     const undeclared = planSteps()
-      .filter(({ step }) => !writeAction(step.service, step.operation) || !EXECUTORS[actionKey(step.service, step.operation)])
+      .filter(
+        ({ step }) =>
+          !writeAction(step.service, step.operation) || !EXECUTORS[actionKey(step.service, step.operation)],
+      )
       .map(({ where, ruleId, step }) => `${where}: ${ruleId} ${step.service}:${step.operation}`);
     expect(undeclared).toEqual([]);
   });
@@ -159,10 +164,14 @@ describe('read actions', () => {
 
   function serve(s: Snapshot) {
     const r = s.responses;
-    lambda.on(GetFunctionConfigurationCommand).resolves({ ...META, ...(r['GetFunctionConfiguration'] as object) });
+    lambda
+      .on(GetFunctionConfigurationCommand)
+      .resolves({ ...META, ...(r['GetFunctionConfiguration'] as object) });
     lambda.on(ListTagsCommand).resolves({ ...META, ...(r['ListTags'] as object) });
     lambda.on(ListAliasesCommand).resolves({ ...META, ...(r['ListAliases'] as object) });
-    lambda.on(ListFunctionUrlConfigsCommand).resolves({ ...META, ...(r['ListFunctionUrlConfigs'] as object) });
+    lambda
+      .on(ListFunctionUrlConfigsCommand)
+      .resolves({ ...META, ...(r['ListFunctionUrlConfigs'] as object) });
     lambda.on(GetPolicyCommand).callsFake(async (input: { Qualifier?: string }) => {
       const v = r[keyFor('GetPolicy', input.Qualifier)];
       if (!v) throw notFound();
@@ -177,9 +186,11 @@ describe('read actions', () => {
     lambda.reset();
     serve(CORPUS['everything at once']);
     if (fallback) {
-      lambda.on(ListFunctionUrlConfigsCommand).rejects(
-        Object.assign(new Error('Not Found'), { name: 'UnknownError', $metadata: { httpStatusCode: 404 } }),
-      );
+      lambda
+        .on(ListFunctionUrlConfigsCommand)
+        .rejects(
+          Object.assign(new Error('Not Found'), { name: 'UnknownError', $metadata: { httpStatusCode: 404 } }),
+        );
     }
     await collectFunction(createClients(), target);
     return sentActions();

@@ -182,9 +182,11 @@ describe('collectFunction: the calls it makes', () => {
 
   it('tags are listed on the unqualified ARN even when the configuration ARN is qualified', async () => {
     serveFunction();
-    lambda
-      .on(GetFunctionConfigurationCommand)
-      .resolves({ ...META, ...CONFIG, FunctionArn: functionArn(FUNCTION_NAME, '$LATEST') });
+    answer(GetFunctionConfigurationCommand, () => ({
+      ...META,
+      ...CONFIG,
+      FunctionArn: functionArn(FUNCTION_NAME, '$LATEST'),
+    }));
     await collectFunction(createClients(), target);
     expect(inputsOf(ListTagsCommand)).toEqual([{ Resource: functionArn() }]);
   });
@@ -204,7 +206,9 @@ describe('collectFunction: the calls it makes', () => {
     lambda.reset();
     serveFunction();
     lambda.on(GetPolicyCommand).rejects(awsError('ServiceException', 500));
-    await expect(collectFunction(createClients(), target)).rejects.toMatchObject({ name: 'ServiceException' });
+    await expect(collectFunction(createClients(), target)).rejects.toMatchObject({
+      name: 'ServiceException',
+    });
   });
 });
 
@@ -337,7 +341,12 @@ describe('collect handler', () => {
     expect(text).not.toContain(SECRET);
     expect(text).not.toContain('orders-table-prod'); // every value is redacted, not only secret-looking ones
     expect(Object.keys(out.snapshot.responses)).toEqual(
-      expect.arrayContaining(['GetFunctionConfiguration', 'ListTags', 'ListAliases', 'ListFunctionUrlConfigs']),
+      expect.arrayContaining([
+        'GetFunctionConfiguration',
+        'ListTags',
+        'ListAliases',
+        'ListFunctionUrlConfigs',
+      ]),
     );
   });
 

@@ -127,7 +127,9 @@ describe('ingest: valid events start one execution named after the CloudTrail ev
   });
 
   it('any other StartExecution error is rethrown (the event goes to the DLQ)', async () => {
-    sfn.on(StartExecutionCommand).rejects(Object.assign(new Error('throttled'), { name: 'ThrottlingException' }));
+    sfn
+      .on(StartExecutionCommand)
+      .rejects(Object.assign(new Error('throttled'), { name: 'ThrottlingException' }));
     await expect(makeIngest(deps())(stratus)).rejects.toMatchObject({ name: 'ThrottlingException' });
   });
 
@@ -235,7 +237,9 @@ describe('ingest: malformed input is recorded as a rejection, never started', ()
   });
 
   it('a rejection that was already recorded (conditional check fails) is not an error', async () => {
-    ddb.on(PutCommand).rejects(Object.assign(new Error('exists'), { name: 'ConditionalCheckFailedException' }));
+    ddb
+      .on(PutCommand)
+      .rejects(Object.assign(new Error('exists'), { name: 'ConditionalCheckFailedException' }));
     await expect(makeIngest(deps())({ hello: 'world' })).resolves.toMatchObject({ status: 'rejected' });
   });
 

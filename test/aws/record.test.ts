@@ -118,7 +118,9 @@ describe('record handler', () => {
   it('ConditionalCheckFailed (a retried Record state) -> no throw, the first record stands', async () => {
     ddb
       .on(PutCommand)
-      .rejects(new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {} }));
+      .rejects(
+        new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {} }),
+      );
     await expect(makeRecord(deps())(input({ event, evaluation }))).resolves.toEqual({
       outcome: 'reported',
       pk: `EXEC#${event.eventId}`,
@@ -136,7 +138,9 @@ describe('record handler', () => {
   it('putLedgerRecord reports written: true on success; other errors are thrown', async () => {
     const rec = rejectionRecord({ id: 'x', recordedAt: NOW, reason: 'bad' });
     await expect(putLedgerRecord(createClients(), REGION, TABLE, rec)).resolves.toEqual({ written: true });
-    ddb.on(PutCommand).rejects(Object.assign(new Error('slow down'), { name: 'ProvisionedThroughputExceededException' }));
+    ddb
+      .on(PutCommand)
+      .rejects(Object.assign(new Error('slow down'), { name: 'ProvisionedThroughputExceededException' }));
     await expect(putLedgerRecord(createClients(), REGION, TABLE, rec)).rejects.toMatchObject({
       name: 'ProvisionedThroughputExceededException',
     });
@@ -164,7 +168,11 @@ describe('record handler', () => {
         event,
         error: {
           Error: 'AccessDeniedException',
-          Cause: JSON.stringify({ errorType: 'AccessDeniedException', errorMessage: 'not allowed', trace: ['x'] }),
+          Cause: JSON.stringify({
+            errorType: 'AccessDeniedException',
+            errorMessage: 'not allowed',
+            trace: ['x'],
+          }),
         },
       }),
     );
@@ -199,7 +207,9 @@ describe('record handler', () => {
   });
 
   it('without a ledger table it fails loudly', async () => {
-    await expect(makeRecord(deps({ ledgerTable: undefined }))(input({ event }))).rejects.toThrow(/LEDGER_TABLE/);
+    await expect(makeRecord(deps({ ledgerTable: undefined }))(input({ event }))).rejects.toThrow(
+      /LEDGER_TABLE/,
+    );
     expect(ddb).not.toHaveReceivedAnyCommand();
   });
 });

@@ -312,8 +312,16 @@ describe('auto mode applies the plan exactly', () => {
     ]);
     expect(writes().map((c) => c.args[0].input)).toEqual([
       { FunctionName: FUNCTION_NAME, AuthType: 'AWS_IAM', Cors: DEFAULT_CORS, InvokeMode: 'BUFFERED' },
-      { FunctionName: FUNCTION_NAME, StatementId: 'FunctionURLAllowPublicAccess', RevisionId: 'policy-rev-1' },
-      { FunctionName: FUNCTION_NAME, StatementId: 'FunctionURLAllowInvokeAction', RevisionId: 'policy-rev-2' },
+      {
+        FunctionName: FUNCTION_NAME,
+        StatementId: 'FunctionURLAllowPublicAccess',
+        RevisionId: 'policy-rev-1',
+      },
+      {
+        FunctionName: FUNCTION_NAME,
+        StatementId: 'FunctionURLAllowInvokeAction',
+        RevisionId: 'policy-rev-2',
+      },
       { FunctionName: FUNCTION_NAME, StatementId: 'backdoor', RevisionId: 'policy-rev-3' },
     ]);
     // The deferred RevisionIds were read from the unqualified policy.
@@ -343,7 +351,9 @@ describe('auto mode applies the plan exactly', () => {
   });
 
   it('a plan that starts with RemovePermission uses the evaluated RevisionId literally', async () => {
-    serve(functionSnapshot({ urls: [], policies: { '': { statements: [publicInvokeStatement('backdoor')] } } }));
+    serve(
+      functionSnapshot({ urls: [], policies: { '': { statements: [publicInvokeStatement('backdoor')] } } }),
+    );
     const { remediation } = await pipeline();
     expect(remediation.status).toBe('applied');
     expect(writes().map((c) => c.args[0].input)).toEqual([
@@ -474,7 +484,10 @@ describe('drift and write errors', () => {
   it.each([
     ['ServiceException', () => new ServiceException({ message: 'internal error', $metadata: {} })],
     // After a write, even a retryable error is returned, not thrown: a retry would re-plan from a changed state.
-    ['ResourceConflictException', () => new ResourceConflictException({ message: 'conflict', $metadata: {} })],
+    [
+      'ResourceConflictException',
+      () => new ResourceConflictException({ message: 'conflict', $metadata: {} }),
+    ],
   ])('%s after a write -> failed, with the applied steps recorded', async (name, err) => {
     const { remediate } = await evaluated(publicEverything());
     lambda.on(RemovePermissionCommand).rejects(err());
@@ -507,7 +520,9 @@ describe('drift and write errors', () => {
   it('kill switch unreadable at remediation time -> fails safe, nothing written', async () => {
     const { remediate } = await evaluated(publicEverything());
     ssm.reset();
-    ssm.on(GetParameterCommand).rejects(Object.assign(new Error('denied'), { name: 'AccessDeniedException' }));
+    ssm
+      .on(GetParameterCommand)
+      .rejects(Object.assign(new Error('denied'), { name: 'AccessDeniedException' }));
     const r = await remediate();
     expect(r.status).toBe('nothing-to-do');
     expect(r.drift?.[0]).toMatch(/AccessDeniedException/);
@@ -551,7 +566,9 @@ describe('verify', () => {
 
   it('only remediated rules count: a finding of a rule that was not applied is not "remaining"', async () => {
     serve(publicEverything());
-    const { d, evaluation, remediation } = await pipeline({ rules: { 'LAMBDA.URL.PUBLIC': { mode: 'report' } } });
+    const { d, evaluation, remediation } = await pipeline({
+      rules: { 'LAMBDA.URL.PUBLIC': { mode: 'report' } },
+    });
     const v = await makeVerify(d)({ event, evaluation, remediation, now: NOW });
     expect(v).toEqual({ verified: true, remaining: [] });
   });

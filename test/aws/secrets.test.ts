@@ -104,10 +104,14 @@ function serveSecretFunction() {
   ) as Record<string, { [k: string]: unknown } | null>;
   let rev = 0;
   const policy = () => r['GetPolicy'] as { Policy: string; RevisionId: string };
-  lambda.on(GetFunctionConfigurationCommand).callsFake(async () => structuredClone(r['GetFunctionConfiguration']));
+  lambda
+    .on(GetFunctionConfigurationCommand)
+    .callsFake(async () => structuredClone(r['GetFunctionConfiguration']));
   lambda.on(ListTagsCommand).callsFake(async () => structuredClone(r['ListTags']));
   lambda.on(ListAliasesCommand).callsFake(async () => structuredClone(r['ListAliases']));
-  lambda.on(ListFunctionUrlConfigsCommand).callsFake(async () => structuredClone(r['ListFunctionUrlConfigs']));
+  lambda
+    .on(ListFunctionUrlConfigsCommand)
+    .callsFake(async () => structuredClone(r['ListFunctionUrlConfigs']));
   lambda.on(GetPolicyCommand).callsFake(async (input: { Qualifier?: string }) => {
     const v = r[keyFor('GetPolicy', input.Qualifier)];
     if (!v) throw notFound();
@@ -203,13 +207,21 @@ describe('secret values never leave', () => {
       time: NOW,
       actor: { type: 'IAMUser', arn: `arn:aws:iam::${ACCOUNT}:user/alice` },
       resources: { functionName: FUNCTION_NAME, functionArn: functionArn() },
-      requestParameters: { functionName: FUNCTION_NAME, environment: { variables: { DB_PASSWORD: '[redacted]' } } },
+      requestParameters: {
+        functionName: FUNCTION_NAME,
+        environment: { variables: { DB_PASSWORD: '[redacted]' } },
+      },
       origin: 'event',
     };
     const j = <T>(v: T): T => JSON.parse(JSON.stringify(v));
     const collected = j(await makeCollect(d)({ event: ev }));
     const evaluation = j(
-      await makeEvaluate(d)({ event: ev, snapshot: collected.snapshot, killSwitch: collected.killSwitch, now: NOW }),
+      await makeEvaluate(d)({
+        event: ev,
+        snapshot: collected.snapshot,
+        killSwitch: collected.killSwitch,
+        now: NOW,
+      }),
     );
     expect(evaluation.route).toBe('auto');
     const remediation = j(await makeRemediate(d)({ event: ev, evaluation, now: NOW }));
@@ -224,7 +236,8 @@ describe('secret values never leave', () => {
 
     // The capture works: each handler logged something.
     const logs = captured.join('');
-    for (const msg of ['collected', 'evaluated', 'remediation', 'verified', 'recorded']) expect(logs).toContain(msg);
+    for (const msg of ['collected', 'evaluated', 'remediation', 'verified', 'recorded'])
+      expect(logs).toContain(msg);
     // The function really had the secrets and the collector read them (3 times: collect, remediate, verify) ...
     for (const v of VALUES) expect(JSON.stringify(served['GetFunctionConfiguration'])).toContain(v);
     expect(lambda.commandCalls(GetFunctionConfigurationCommand)).toHaveLength(3);

@@ -144,10 +144,22 @@ describe('guardrail evaluate: a real CloudTrail event against a snapshot', () =>
   });
 
   it('an active exemption tag -> exempt finding, exit 0', async () => {
-    const r = await run('evaluate', '--event', EVENT, '--snapshot', fx('snapshot-exempt.json'), '--format', 'json');
+    const r = await run(
+      'evaluate',
+      '--event',
+      EVENT,
+      '--snapshot',
+      fx('snapshot-exempt.json'),
+      '--format',
+      'json',
+    );
     expect(r.code).toBe(0);
     const [f] = JSON.parse(r.stdout).findings;
-    expect(f).toMatchObject({ ruleId: 'LAMBDA.POLICY.PUBLIC', exempt: true, exemption: { status: 'active' } });
+    expect(f).toMatchObject({
+      ruleId: 'LAMBDA.POLICY.PUBLIC',
+      exempt: true,
+      exemption: { status: 'active' },
+    });
   });
 
   it('--now decides exemption expiry (expired -> not exempt, exit 1)', async () => {
@@ -163,7 +175,10 @@ describe('guardrail evaluate: a real CloudTrail event against a snapshot', () =>
       '2025-01-01T00:00:00Z',
     );
     expect(r.code).toBe(1);
-    expect(JSON.parse(r.stdout).findings[0]).toMatchObject({ exempt: false, exemption: { status: 'expired' } });
+    expect(JSON.parse(r.stdout).findings[0]).toMatchObject({
+      exempt: false,
+      exemption: { status: 'expired' },
+    });
   });
 
   it('the EventBridge envelope form of the event works the same', async () => {
@@ -199,30 +214,63 @@ describe('guardrail evaluate: bad input -> exit 2, one line on stderr, no stack 
   const invalidJson = tmpFile('broken.json', '{"eventID": "x",');
   const arrayJson = tmpFile('array.json', '[]');
   const cases: [string, string[], RegExp][] = [
-    ['missing event file', ['--event', fx('nope.json'), '--snapshot', PUBLIC], /cannot read event file .*nope\.json: ENOENT/],
+    [
+      'missing event file',
+      ['--event', fx('nope.json'), '--snapshot', PUBLIC],
+      /cannot read event file .*nope\.json: ENOENT/,
+    ],
     ['missing snapshot file', ['--event', EVENT, '--snapshot', fx('nope.json')], /cannot read snapshot file/],
-    ['invalid JSON', ['--event', invalidJson, '--snapshot', PUBLIC], /event file .*broken\.json is not valid JSON/],
-    ['not a CloudTrail event', ['--event', fx('not-cloudtrail.json'), '--snapshot', PUBLIC], /not a CloudTrail record: eventID/],
+    [
+      'invalid JSON',
+      ['--event', invalidJson, '--snapshot', PUBLIC],
+      /event file .*broken\.json is not valid JSON/,
+    ],
+    [
+      'not a CloudTrail event',
+      ['--event', fx('not-cloudtrail.json'), '--snapshot', PUBLIC],
+      /not a CloudTrail record: eventID/,
+    ],
     ['a JSON array as the event', ['--event', arrayJson, '--snapshot', PUBLIC], /CloudTrail record/],
-    ['snapshot without account', ['--event', EVENT, '--snapshot', fx('snapshot-no-account.json')], /invalid snapshot: account/],
+    [
+      'snapshot without account',
+      ['--event', EVENT, '--snapshot', fx('snapshot-no-account.json')],
+      /invalid snapshot: account/,
+    ],
     ['a JSON array as the snapshot', ['--event', EVENT, '--snapshot', arrayJson], /invalid snapshot/],
     [
       'config with an unknown rule id',
       ['--event', EVENT, '--snapshot', PUBLIC, '--config', fx('config-unknown-rule.json')],
       /invalid guardrail config: rules.*unknown rule id/,
     ],
-    ['unknown flag', ['--event', EVENT, '--snapshot', PUBLIC, '--frobnicate'], /Unknown option '--frobnicate'/],
+    [
+      'unknown flag',
+      ['--event', EVENT, '--snapshot', PUBLIC, '--frobnicate'],
+      /Unknown option '--frobnicate'/,
+    ],
     [
       'event/snapshot account mismatch',
       ['--event', EVENT, '--snapshot', fx('snapshot-other-account.json')],
       /the event is from account 880896431042 but the snapshot is of account 111122223333/,
     ],
     ['no --snapshot', ['--event', EVENT], /evaluate needs --event <file> and --snapshot <file>/],
-    ['bad --format', ['--event', EVENT, '--snapshot', PUBLIC, '--format', 'xml'], /--format must be json or table/],
-    ['bad --now', ['--event', EVENT, '--snapshot', PUBLIC, '--now', 'yesterday'], /--now must be an ISO time/],
+    [
+      'bad --format',
+      ['--event', EVENT, '--snapshot', PUBLIC, '--format', 'xml'],
+      /--format must be json or table/,
+    ],
+    [
+      'bad --now',
+      ['--event', EVENT, '--snapshot', PUBLIC, '--now', 'yesterday'],
+      /--now must be an ISO time/,
+    ],
     [
       'a failed call (errorCode) as the event',
-      ['--event', join(ROOT, 'test/fixtures/cloudtrail/panther-analysis__AttachRolePolicy__2.json'), '--snapshot', PUBLIC],
+      [
+        '--event',
+        join(ROOT, 'test/fixtures/cloudtrail/panther-analysis__AttachRolePolicy__2.json'),
+        '--snapshot',
+        PUBLIC,
+      ],
       /NoSuchEntity/,
     ],
   ];
@@ -241,7 +289,13 @@ describe('guardrail evaluate: bad input -> exit 2, one line on stderr, no stack 
   it('function name mismatch between event and snapshot', async () => {
     const snap = JSON.parse(readFileSync(PUBLIC, 'utf8'));
     snap.responses.GetFunctionConfiguration.FunctionName = 'some-other-function';
-    const r = await run('evaluate', '--event', EVENT, '--snapshot', tmpFile('other-fn.json', JSON.stringify(snap)));
+    const r = await run(
+      'evaluate',
+      '--event',
+      EVENT,
+      '--snapshot',
+      tmpFile('other-fn.json', JSON.stringify(snap)),
+    );
     expect(r.code).toBe(2);
     expect(r.err).toEqual([
       'guardrail: the event names function stratus-red-team-backdoor-f-func but the snapshot is of some-other-function',
@@ -250,7 +304,10 @@ describe('guardrail evaluate: bad input -> exit 2, one line on stderr, no stack 
 
   it('unknown command', async () => {
     const r = await run('evalute');
-    expect(r).toMatchObject({ code: 2, err: ["guardrail: unknown command 'evalute' (try: guardrail --help)"] });
+    expect(r).toMatchObject({
+      code: 2,
+      err: ["guardrail: unknown command 'evalute' (try: guardrail --help)"],
+    });
   });
 });
 

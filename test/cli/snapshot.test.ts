@@ -105,13 +105,25 @@ describe('guardrail snapshot', () => {
     expect(text).not.toContain(SECRET);
     expect(JSON.parse(text)).toEqual(fixture);
 
-    const e = await run('evaluate', '--event', join(FX, 'event-addpermission.json'), '--snapshot', file, '--format', 'json');
+    const e = await run(
+      'evaluate',
+      '--event',
+      join(FX, 'event-addpermission.json'),
+      '--snapshot',
+      file,
+      '--format',
+      'json',
+    );
     expect(e.code).toBe(1);
-    expect(JSON.parse(e.stdout).findings.map((f: { ruleId: string }) => f.ruleId)).toEqual(['LAMBDA.POLICY.PUBLIC']);
+    expect(JSON.parse(e.stdout).findings.map((f: { ruleId: string }) => f.ruleId)).toEqual([
+      'LAMBDA.POLICY.PUBLIC',
+    ]);
   });
 
   it('a function without a policy is written with GetPolicy: null', async () => {
-    lambda.on(GetPolicyCommand).rejects(new ResourceNotFoundException({ message: 'No policy', $metadata: {} }));
+    lambda
+      .on(GetPolicyCommand)
+      .rejects(new ResourceNotFoundException({ message: 'No policy', $metadata: {} }));
     const r = await run('snapshot', '--function', ARN);
     expect(JSON.parse(r.stdout).responses.GetPolicy).toBeNull();
   });
@@ -142,9 +154,11 @@ describe('guardrail snapshot', () => {
   });
 
   it('missing credentials -> exit 2 with one line, no stack trace', async () => {
-    sts
-      .on(GetCallerIdentityCommand)
-      .rejects(Object.assign(new Error('Could not load credentials from any providers'), { name: 'CredentialsProviderError' }));
+    sts.on(GetCallerIdentityCommand).rejects(
+      Object.assign(new Error('Could not load credentials from any providers'), {
+        name: 'CredentialsProviderError',
+      }),
+    );
     const r = await run('snapshot', '--function', NAME, '--region', REGION);
     expect(r).toMatchObject({
       code: 2,

@@ -4,9 +4,13 @@ import { Stack } from 'aws-cdk-lib';
 import { describe, expect, it } from 'vitest';
 import { baseAction } from '../../functions/core/event.ts';
 import { triggerPrefixes } from '../../functions/core/rules/index.ts';
+import {
+  CLOUDTRAIL_DETAIL_TYPE,
+  cloudTrailEventPatterns,
+  splitExcludedPrincipals,
+} from '../../lib/event-pattern.ts';
 import { PROJECT_ROOT } from '../../lib/functions.ts';
-import { CLOUDTRAIL_DETAIL_TYPE, cloudTrailEventPatterns, splitExcludedPrincipals } from '../../lib/event-pattern.ts';
-import { defaultSynth, logicalIdOf, resourcesOfType, synth } from './helpers.ts';
+import { defaultSynth, type Loose, logicalIdOf, resourcesOfType, synth } from './helpers.ts';
 
 /**
  * A small EventBridge matcher for the operators the guardrail uses (exact string, prefix,
@@ -23,7 +27,8 @@ function matches(pattern: Record<string, unknown>, event: unknown): boolean {
 }
 function matchLeaf(leaf: Leaf, value: unknown): boolean {
   if (typeof leaf === 'string') return value === leaf;
-  if ('exists' in leaf) return leaf.exists ? value !== undefined && typeof value !== 'object' : value === undefined;
+  if ('exists' in leaf)
+    return leaf.exists ? value !== undefined && typeof value !== 'object' : value === undefined;
   if (value === undefined || typeof value !== 'string') return false;
   if ('prefix' in leaf) return value.startsWith(leaf.prefix);
   const but = leaf['anything-but'];
@@ -55,11 +60,12 @@ const built = defaultSynth();
 const rules = resourcesOfType(built.json, 'AWS::Events::Rule');
 const prefixes = triggerPrefixes();
 const lambdaRule = rules.find(([, r]) => JSON.stringify(r.Properties?.EventPattern).includes('"aws.lambda"'));
-const lambdaPattern = concretePattern(lambdaRule?.[1].Properties?.EventPattern);
+if (!lambdaRule) throw new Error('no aws.lambda rule in the template');
+const lambdaPattern = concretePattern(lambdaRule[1].Properties?.EventPattern);
 
 describe('EventBridge rules', () => {
   it('one rule per service in triggerPrefixes() (an iam rule only when a rule triggers on iam)', () => {
-    const sources = rules.map(([, r]) => (r.Properties?.EventPattern as { source: string[] }).source).sort();
+    const sources = rules.map(([, r]) => (r.Properties as Loose).EventPattern.source as string[]).sort();
     expect(sources).toEqual(
       Object.keys(prefixes)
         .sort()
@@ -117,7 +123,9 @@ describe('EventBridge rules', () => {
       const policy = resourcesOfType(built.json, 'AWS::SQS::QueuePolicy').find(
         ([, p]) => JSON.stringify(p.Properties?.Queues) === JSON.stringify([{ Ref: id }]),
       );
-      expect(JSON.stringify(policy?.[1].Properties?.PolicyDocument)).toContain('"aws:SecureTransport":"false"');
+      expect(JSON.stringify(policy?.[1].Properties?.PolicyDocument)).toContain(
+        '"aws:SecureTransport":"false"',
+      );
     }
   });
 
@@ -127,7 +135,10 @@ describe('EventBridge rules', () => {
       TargetArn: { 'Fn::GetAtt': [logicalIdOf(built, built.stack.ingestAsyncDlq), 'Arn'] },
     });
     const [, invokeConfig] = resourcesOfType(built.json, 'AWS::Lambda::EventInvokeConfig')[0];
-    expect(invokeConfig.Properties).toMatchObject({ MaximumRetryAttempts: 2, MaximumEventAgeInSeconds: 21600 });
+    expect(invokeConfig.Properties).toMatchObject({
+      MaximumRetryAttempts: 2,
+      MaximumEventAgeInSeconds: 21600,
+    });
   });
 });
 
@@ -135,7 +146,10 @@ describe('EventBridge pattern semantics (simulated on real CloudTrail records)',
   const fixtures = join(PROJECT_ROOT, 'test', 'fixtures', 'cloudtrail');
   const records = readdirSync(fixtures)
     .filter((f) => f.endsWith('.json'))
-    .map((f) => ({ file: f, record: JSON.parse(readFileSync(join(fixtures, f), 'utf8')) as Record<string, unknown> }))
+    .map((f) => ({
+      file: f,
+      record: JSON.parse(readFileSync(join(fixtures, f), 'utf8')) as Record<string, unknown>,
+    }))
     .filter(({ record }) => typeof record.eventSource === 'string' && typeof record.eventName === 'string');
 
   it('has lambda fixtures with and without API-version suffixes', () => {
@@ -150,7 +164,8 @@ describe('EventBridge pattern semantics (simulated on real CloudTrail records)',
       const service = (record.eventSource as string).replace(/\.amazonaws\.com$/, '');
       if (service !== 'lambda') continue;
       const expected =
-        (prefixes.lambda ?? []).includes(baseAction(record.eventName as string)) && record.errorCode === undefined;
+        (prefixes.lambda ?? []).includes(baseAction(record.eventName as string)) &&
+        record.errorCode === undefined;
       expect(matches(lambdaPattern, envelope(service, record)), file).toBe(expected);
       outcomes.push(expected);
     }
@@ -171,23 +186,37 @@ describe('EventBridge pattern semantics (simulated on real CloudTrail records)',
 
   it('a versioned event name matches only by prefix (an exact match on the bare name would never fire)', () => {
     expect(matches(lambdaPattern, envelope('lambda', addPermission))).toBe(true);
-    const exact = { ...lambdaPattern, detail: { ...(lambdaPattern.detail as object), eventName: ['AddPermission'] } };
+    const exact = {
+      ...lambdaPattern,
+      detail: { ...(lambdaPattern.detail as object), eventName: ['AddPermission'] },
+    };
     expect(matches(exact, envelope('lambda', addPermission))).toBe(false);
   });
 
   it('a failed call does not match', () => {
-    expect(matches(lambdaPattern, envelope('lambda', { ...addPermission, errorCode: 'AccessDenied' }))).toBe(false);
+    expect(matches(lambdaPattern, envelope('lambda', { ...addPermission, errorCode: 'AccessDenied' }))).toBe(
+      false,
+    );
   });
 
   it('the guardrail’s own sessions do not match; IAM users (no session issuer) still do', () => {
     const own = {
       ...addPermission,
-      userIdentity: { type: 'AssumedRole', sessionContext: { sessionIssuer: { arn: OWN_ROLE_ARN('Remediate') } } },
+      userIdentity: {
+        type: 'AssumedRole',
+        sessionContext: { sessionIssuer: { arn: OWN_ROLE_ARN('Remediate') } },
+      },
     };
     expect(matches(lambdaPattern, envelope('lambda', own))).toBe(false);
-    const iamUser = { ...addPermission, userIdentity: { type: 'IAMUser', arn: 'arn:aws:iam::123456789012:user/alice' } };
+    const iamUser = {
+      ...addPermission,
+      userIdentity: { type: 'IAMUser', arn: 'arn:aws:iam::123456789012:user/alice' },
+    };
     expect(matches(lambdaPattern, envelope('lambda', iamUser))).toBe(true);
-    const emptyIssuer = { ...iamUser, userIdentity: { ...iamUser.userIdentity, sessionContext: { sessionIssuer: {} } } };
+    const emptyIssuer = {
+      ...iamUser,
+      userIdentity: { ...iamUser.userIdentity, sessionContext: { sessionIssuer: {} } },
+    };
     expect(matches(lambdaPattern, envelope('lambda', emptyIssuer))).toBe(true);
     // Without the exists:false alternative, anything-but alone would miss IAM users' changes.
     const strict = JSON.parse(JSON.stringify(lambdaPattern));
@@ -205,7 +234,7 @@ describe('cloudTrailEventPatterns()', () => {
       excludedRoleArns: ['arn:aws:iam::123456789012:role/own'],
     });
     expect(patterns.map((p) => p.service)).toEqual(['iam', 'lambda']);
-    const iam = resolve(patterns[0].pattern) as Record<string, any>;
+    const iam = resolve(patterns[0].pattern) as Loose;
     expect(iam.source).toEqual(['aws.iam']);
     expect(iam.detail.eventSource).toEqual(['iam.amazonaws.com']);
     expect(iam.detail.eventName).toEqual([{ prefix: 'PutRolePolicy' }, { prefix: 'AttachRolePolicy' }]);
@@ -224,9 +253,13 @@ describe('cloudTrailEventPatterns()', () => {
       excludedRoleArns: split.roles,
       excludedPrincipalArns: split.others,
     });
-    const r = resolve(p.pattern) as Record<string, any>;
+    const r = resolve(p.pattern) as Loose;
     expect(r.detail.userIdentity.arn).toEqual([{ 'anything-but': split.others }, { exists: false }]);
-    const breakglass = { eventName: 'AddPermission20150331v2', eventSource: 'lambda.amazonaws.com', userIdentity: { arn: split.others[0] } };
+    const breakglass = {
+      eventName: 'AddPermission20150331v2',
+      eventSource: 'lambda.amazonaws.com',
+      userIdentity: { arn: split.others[0] },
+    };
     expect(matches(r, envelope('lambda', breakglass))).toBe(false);
   });
 
@@ -235,7 +268,7 @@ describe('cloudTrailEventPatterns()', () => {
     const role = 'arn:aws:iam::123456789012:role/ci-deployer';
     const s = synth({ guardrail: { excludedPrincipals: [role, user] } });
     const [[, rule]] = resourcesOfType(s.json, 'AWS::Events::Rule');
-    const ui = (rule.Properties?.EventPattern as Record<string, any>).detail.userIdentity;
+    const ui = (rule.Properties as Loose).EventPattern.detail.userIdentity;
     expect(ui.arn).toEqual([{ 'anything-but': [user] }, { exists: false }]);
     expect(ui.sessionContext.sessionIssuer.arn[0]['anything-but']).toContainEqual(role);
     const env = s.json.Resources[logicalIdOf(s, s.stack.functions.ingest.fn)].Properties?.Environment as {

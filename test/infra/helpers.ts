@@ -80,15 +80,22 @@ export interface PolicyStatementJson {
   Condition?: unknown;
 }
 
-export const asArray = <T>(v: T | T[] | undefined): T[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
+export const asArray = <T>(v: T | T[] | undefined): T[] =>
+  v === undefined ? [] : Array.isArray(v) ? v : [v];
 
 /** Identity-policy statements attached to a role (inline `Policies` and `AWS::IAM::Policy` resources). */
 export function roleStatements(json: CfnTemplate, roleLogicalId: string): PolicyStatementJson[] {
   const role = json.Resources[roleLogicalId];
   if (role?.Type !== 'AWS::IAM::Role') throw new Error(`${roleLogicalId} is not a role`);
-  const inline = asArray(role.Properties?.Policies as { PolicyDocument: { Statement: PolicyStatementJson[] } }[]);
+  const inline = asArray(
+    role.Properties?.Policies as { PolicyDocument: { Statement: PolicyStatementJson[] } }[],
+  );
   const attached = resourcesOfType(json, 'AWS::IAM::Policy')
-    .filter(([, p]) => asArray(p.Properties?.Roles as unknown[]).some((r) => JSON.stringify(r) === JSON.stringify({ Ref: roleLogicalId })))
+    .filter(([, p]) =>
+      asArray(p.Properties?.Roles as unknown[]).some(
+        (r) => JSON.stringify(r) === JSON.stringify({ Ref: roleLogicalId }),
+      ),
+    )
     .map(([, p]) => p.Properties?.PolicyDocument as { Statement: PolicyStatementJson[] });
   return [...inline.map((p) => p.PolicyDocument), ...attached].flatMap((d) => d.Statement);
 }
@@ -100,7 +107,8 @@ export function allPolicyStatements(json: CfnTemplate): PolicyStatementJson[] {
     if (Array.isArray(v)) return v.forEach(visit);
     if (!v || typeof v !== 'object') return;
     const o = v as Record<string, unknown>;
-    if (Array.isArray(o.Statement) && typeof o.Version === 'string') out.push(...(o.Statement as PolicyStatementJson[]));
+    if (Array.isArray(o.Statement) && typeof o.Version === 'string')
+      out.push(...(o.Statement as PolicyStatementJson[]));
     Object.values(o).forEach(visit);
   };
   visit(json.Resources);
@@ -108,3 +116,10 @@ export function allPolicyStatements(json: CfnTemplate): PolicyStatementJson[] {
 }
 
 export const sorted = (xs: Iterable<string>) => [...xs].sort();
+
+/** Template JSON navigated freely in assertions (a wrong path fails the assertion anyway). */
+// biome-ignore lint/suspicious/noExplicitAny: deliberately untyped view of synthesized CloudFormation JSON
+export type Loose = any;
+
+/** `${name}`, the ASL substitution syntax, built without a template literal. */
+export const placeholder = (name: string) => ['$', '{', name, '}'].join('');

@@ -43,7 +43,12 @@ const accountWide = {
 const killSwitchArn = {
   'Fn::Join': [
     '',
-    ['arn:aws:ssm:us-east-1:', { Ref: 'AWS::AccountId' }, ':parameter', ref(logicalIdOf(built, stack.killSwitch))],
+    [
+      'arn:aws:ssm:us-east-1:',
+      { Ref: 'AWS::AccountId' },
+      ':parameter',
+      ref(logicalIdOf(built, stack.killSwitch)),
+    ],
   ],
 };
 
@@ -79,7 +84,9 @@ describe('IAM: exact statements per role', () => {
       shape([...base('remediate'), ...reads, allow(EXPECTED_WRITES, accountWide, SID.remediateFunctions)]),
     );
     // The action lists of the remediate role, statement by statement, equal the data.
-    const bySid = Object.fromEntries(statements.filter((s) => s.Sid).map((s) => [s.Sid, sorted(asArray(s.Action))]));
+    const bySid = Object.fromEntries(
+      statements.filter((s) => s.Sid).map((s) => [s.Sid, sorted(asArray(s.Action))]),
+    );
     expect(bySid[SID.readFunctions]).toEqual(EXPECTED_READS);
     expect(bySid[SID.remediateFunctions]).toEqual(EXPECTED_WRITES);
     expect(bySid[SID.readKillSwitch]).toEqual(['ssm:GetParameter']);
@@ -87,22 +94,16 @@ describe('IAM: exact statements per role', () => {
 
   it('collect and verify: reads and the kill switch, no writes', () => {
     for (const name of ['collect', 'verify'] as const) {
-      expect(shape(roleStatements(json, roleId(name)))).toEqual(
-        shape([...base(name), ...reads]),
-      );
+      expect(shape(roleStatements(json, roleId(name)))).toEqual(shape([...base(name), ...reads]));
     }
   });
 
   it('evaluate: logs and tracing only (it makes no AWS calls)', () => {
-    expect(shape(roleStatements(json, roleId('evaluate')))).toEqual(
-      shape(base('evaluate')),
-    );
+    expect(shape(roleStatements(json, roleId('evaluate')))).toEqual(shape(base('evaluate')));
   });
 
   it('record: PutItem on the ledger only (not the whole grantWriteData set)', () => {
-    expect(shape(roleStatements(json, roleId('record')))).toEqual(
-      shape([...base('record'), ledgerPut]),
-    );
+    expect(shape(roleStatements(json, roleId('record')))).toEqual(shape([...base('record'), ledgerPut]));
   });
 
   it('ingest: StartExecution on the state machine, PutItem on the ledger, SendMessage to its DLQ', () => {
@@ -117,7 +118,10 @@ describe('IAM: exact statements per role', () => {
   });
 
   it('state machine: InvokeFunction on exactly the five task functions (unqualified), plus logging/tracing', () => {
-    const smRole = logicalIdOf(built, stack.stateMachine.role as unknown as { node: { defaultChild?: unknown } });
+    const smRole = logicalIdOf(
+      built,
+      stack.stateMachine.role as unknown as { node: { defaultChild?: unknown } },
+    );
     const statements = roleStatements(json, smRole);
     const invoke = statements.find((s) => s.Sid === SID.invokeTaskFunctions);
     expect(invoke?.Action).toBe('lambda:InvokeFunction');
@@ -172,7 +176,10 @@ describe('IAM: no wildcards', () => {
   it('Resource "*" is used only for X-Ray and the Step Functions log delivery actions', () => {
     const star = statements.filter((s) => s.Effect === 'Allow' && asArray(s.Resource).includes('*'));
     const actions = new Set(star.flatMap((s) => asArray(s.Action)));
-    for (const a of actions) expect(a).toMatch(/^(xray:|logs:(Create|Delete|Get|Update)LogDelivery$|logs:ListLogDeliveries$|logs:PutResourcePolicy$|logs:Describe(LogGroups|ResourcePolicies)$)/);
+    for (const a of actions)
+      expect(a).toMatch(
+        /^(xray:|logs:(Create|Delete|Get|Update)LogDelivery$|logs:ListLogDeliveries$|logs:PutResourcePolicy$|logs:Describe(LogGroups|ResourcePolicies)$)/,
+      );
   });
 });
 
@@ -184,7 +191,9 @@ describe('lib/permissions', () => {
 
   it('readGrants() is READ_ACTIONS for the resource kinds the rules evaluate', () => {
     const kinds = sorted(new Set(RULES.map((r) => r.resource)));
-    expect(readGrants().map((g) => g.kind)).toEqual(kinds.filter((k) => READ_ACTIONS[k as 'function'].length));
+    expect(readGrants().map((g) => g.kind)).toEqual(
+      kinds.filter((k) => READ_ACTIONS[k as 'function'].length),
+    );
     expect(readGrants().find((g) => g.kind === 'function')?.actions).toEqual(EXPECTED_READS);
   });
 
@@ -194,7 +203,8 @@ describe('lib/permissions', () => {
   });
 
   it('wildcard actions are refused', () => {
-    for (const a of ['*', 'lambda:*', 'iam:*', 'lambda:Get*', 'lambda:?etPolicy']) expect(isWildcardAction(a)).toBe(true);
+    for (const a of ['*', 'lambda:*', 'iam:*', 'lambda:Get*', 'lambda:?etPolicy'])
+      expect(isWildcardAction(a)).toBe(true);
     for (const a of ['lambda:GetPolicy', 'ssm:GetParameter']) expect(isWildcardAction(a)).toBe(false);
     expect(() => assertNoWildcardActions(['lambda:GetPolicy', 'lambda:*'])).toThrow(/lambda:\*/);
     expect(() => assertNoWildcardActions(EXPECTED_WRITES)).not.toThrow();

@@ -16,7 +16,8 @@ import { defaultSynth, synth } from './helpers.ts';
 
 /** AwsSolutions with acknowledgements ignored: what the rules find before any acknowledgement. */
 class UnacknowledgedAwsSolutions extends AwsSolutionsChecks {}
-(UnacknowledgedAwsSolutions.prototype as unknown as { isAcknowledged: () => boolean }).isAcknowledged = () => false;
+(UnacknowledgedAwsSolutions.prototype as unknown as { isAcknowledged: () => boolean }).isAcknowledged = () =>
+  false;
 
 interface Ack {
   path: string;
@@ -62,7 +63,9 @@ describe('cdk-nag AwsSolutions', () => {
       expect(ack.path, ack.id).not.toBe(built.stack.node.path);
       expect(ack.id, ack.path).toMatch(/^AwsSolutions-[A-Z]+\d+(\[.+\])?$/);
       expect(ack.reason.length, `${ack.path} ${ack.id}`).toBeGreaterThan(60);
-      const covered = findings.filter((f) => f.id === ack.id && (f.path === ack.path || f.path.startsWith(`${ack.path}/`)));
+      const covered = findings.filter(
+        (f) => f.id === ack.id && (f.path === ack.path || f.path.startsWith(`${ack.path}/`)),
+      );
       expect(covered.length, `${ack.path}: ${ack.id} acknowledges nothing`).toBeGreaterThan(0);
     }
     // ...and every raw finding is covered by exactly such an acknowledgement.

@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { HANDLER_NAMES, LAMBDA_RUNTIME, LOG_RETENTION } from '../../lib/functions.ts';
-import { defaultSynth, logicalIdOf, resourcesOfType, synth } from './helpers.ts';
+import { defaultSynth, type Loose, logicalIdOf, resourcesOfType, synth } from './helpers.ts';
 
 const built = defaultSynth();
 const { json, stack, config } = built;
 
 describe('ledger', () => {
   const table = json.Resources[logicalIdOf(built, stack.ledger)];
-  const p = table.Properties as Record<string, any>;
+  const p = table.Properties as Loose;
 
   it('pk/sk strings, on-demand, retained and deletion-protected', () => {
     expect(p.KeySchema).toEqual([
@@ -39,7 +39,9 @@ describe('ledger', () => {
       },
     ]);
     expect(p.AttributeDefinitions).toEqual(
-      expect.arrayContaining(['pk', 'sk', 'day', 'recordedAt'].map((n) => ({ AttributeName: n, AttributeType: 'S' }))),
+      expect.arrayContaining(
+        ['pk', 'sk', 'day', 'recordedAt'].map((n) => ({ AttributeName: n, AttributeType: 'S' })),
+      ),
     );
   });
 });
@@ -53,14 +55,14 @@ describe('kill switch', () => {
   it('follows killSwitchParameter from the config', () => {
     const s = synth({ guardrail: { killSwitchParameter: '/sec/guardrail/stop' } });
     expect(s.json.Resources[logicalIdOf(s, s.stack.killSwitch)].Properties?.Name).toBe('/sec/guardrail/stop');
-    const collect = s.json.Resources[logicalIdOf(s, s.stack.functions.collect.fn)].Properties as Record<string, any>;
+    const collect = s.json.Resources[logicalIdOf(s, s.stack.functions.collect.fn)].Properties as Loose;
     expect(collect.Environment.Variables.KILL_SWITCH_PARAMETER).toBe('/sec/guardrail/stop');
   });
 });
 
 describe('functions', () => {
   const fnProps = (name: (typeof HANDLER_NAMES)[number]) =>
-    json.Resources[logicalIdOf(built, stack.functions[name].fn)].Properties as Record<string, any>;
+    json.Resources[logicalIdOf(built, stack.functions[name].fn)].Properties as Loose;
 
   it('one per handler: ARM64, newest Node.js runtime, ESM handler, active tracing, own log group', () => {
     expect(Object.keys(stack.functions).sort()).toEqual([...HANDLER_NAMES].sort());
@@ -85,7 +87,8 @@ describe('functions', () => {
       POWERTOOLS_SERVICE_NAME: 'lambda-guardrail',
       LOG_LEVEL: 'INFO',
     };
-    const vars = (n: (typeof HANDLER_NAMES)[number]) => fnProps(n).Environment.Variables as Record<string, unknown>;
+    const vars = (n: (typeof HANDLER_NAMES)[number]) =>
+      fnProps(n).Environment.Variables as Record<string, unknown>;
     const ledger = { Ref: logicalIdOf(built, stack.ledger) };
     expect(vars('evaluate')).toEqual(common);
     for (const n of ['collect', 'verify', 'remediate'] as const) {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../../lib/functions.ts';
 import { ASL_PATH, aslPlaceholders, checkSubstitutions, readAsl } from '../../lib/state-machine.ts';
-import { defaultSynth, logicalIdOf } from './helpers.ts';
+import { defaultSynth, type Loose, logicalIdOf, placeholder } from './helpers.ts';
 
 // asl-validator 4 is CommonJS without type declarations: `validator(definition, options)`.
 type AslValidator = (
@@ -15,7 +15,7 @@ const aslValidator = createRequire(import.meta.url)('asl-validator') as AslValid
 
 const built = defaultSynth();
 const smId = logicalIdOf(built, built.stack.stateMachine);
-const sm = built.json.Resources[smId].Properties as Record<string, any>;
+const sm = built.json.Resources[smId].Properties as Loose;
 
 const FUNCTION_OF: Record<string, 'collect' | 'evaluate' | 'remediate' | 'verify' | 'record'> = {
   CollectFunctionArn: 'collect',
@@ -31,7 +31,7 @@ describe('state machine', () => {
     expect(JSON.parse(sm.DefinitionString)).toEqual(JSON.parse(readAsl()));
   });
 
-  it('substitutes every ${...} placeholder of the ASL with the matching function ARN; none is left', () => {
+  it('substitutes every placeholder of the ASL with the matching function ARN; none is left', () => {
     const placeholders = aslPlaceholders(sm.DefinitionString);
     expect(placeholders.length).toBeGreaterThan(0);
     expect(Object.keys(sm.DefinitionSubstitutions).sort()).toEqual(placeholders);
@@ -41,7 +41,8 @@ describe('state machine', () => {
       expect(value).toEqual({ 'Fn::GetAtt': [logicalIdOf(built, fn.fn), 'Arn'] });
     }
     let text = sm.DefinitionString as string;
-    for (const name of placeholders) text = text.replaceAll(`\${${name}}`, `arn:aws:lambda:us-east-1:123456789012:function:${name}`);
+    for (const name of placeholders)
+      text = text.replaceAll(placeholder(name), `arn:aws:lambda:us-east-1:123456789012:function:${name}`);
     expect(text).not.toMatch(/\$\{/);
   });
 
@@ -61,7 +62,7 @@ describe('state machine', () => {
   });
 
   it('checkSubstitutions() names missing and unused placeholders', () => {
-    const text = '{"a":"${One}","b":"${Two}"}';
+    const text = JSON.stringify({ a: placeholder('One'), b: placeholder('Two') });
     expect(() => checkSubstitutions(text, { One: 'x', Two: 'y' })).not.toThrow();
     expect(() => checkSubstitutions(text, { One: 'x' })).toThrow(/missing \$\{Two\}/);
     expect(() => checkSubstitutions(text, { One: 'x', Two: 'y', Three: 'z' })).toThrow(/unused Three/);
@@ -85,7 +86,10 @@ describe('asl-validator over every state-machines/*.asl.json', () => {
       expect(raw.isValid, raw.errorsText('\n')).toBe(true);
       let substituted = text;
       for (const name of aslPlaceholders(text)) {
-        substituted = substituted.replaceAll(`\${${name}}`, `arn:aws:lambda:us-east-1:123456789012:function:${name}`);
+        substituted = substituted.replaceAll(
+          `\${${name}}`,
+          `arn:aws:lambda:us-east-1:123456789012:function:${name}`,
+        );
       }
       const full = aslValidator(JSON.parse(substituted), { checkPaths: true, checkArn: true });
       expect(full.isValid, full.errorsText('\n')).toBe(true);
