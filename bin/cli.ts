@@ -181,13 +181,18 @@ export async function main(
       io.err(`guardrail: ${err.message}`);
       return 2;
     }
-    if (err instanceof SyntaxError || (err as Error).name === 'ZodError') {
+    if (err instanceof SyntaxError || ['ZodError', '$ZodError'].includes((err as Error).name)) {
       io.err(`guardrail: bad input: ${(err as Error).message.split('\n')[0]}`);
       return 2;
     }
     const name = (err as Error).name;
     if (['CredentialsProviderError', 'ExpiredTokenException', 'UnrecognizedClientException'].includes(name)) {
       io.err(`guardrail: AWS credentials problem: ${(err as Error).message.split('\n')[0]}`);
+      return 2;
+    }
+    if ((err as { $metadata?: unknown }).$metadata) {
+      // An AWS service error (access denied, not found, throttled): one line, no stack trace.
+      io.err(`guardrail: AWS error: ${name}: ${(err as Error).message.split('\n')[0]}`);
       return 2;
     }
     throw err;

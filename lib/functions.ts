@@ -92,6 +92,7 @@ export class GuardrailFunction extends Construct {
   readonly role: iam.Role;
   readonly logGroup: logs.LogGroup;
   readonly fn: nodejs.NodejsFunction;
+  private readonly acknowledgedResources = new Set<string>();
 
   constructor(scope: Construct, id: string, props: GuardrailFunctionProps) {
     super(scope, id);
@@ -142,8 +143,6 @@ export class GuardrailFunction extends Construct {
   addToPolicy(statement: iam.PolicyStatement): void {
     this.role.addToPrincipalPolicy(statement);
   }
-
-  private readonly acknowledgedResources = new Set<string>();
 
   /**
    * Acknowledges cdk-nag IAM5 for one wildcard resource ARN on this role's policy only (once, however

@@ -17,7 +17,8 @@ import * as ssm from 'aws-cdk-lib/aws-ssm';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
 import type { GuardrailConfig } from '../functions/core/config.ts';
-import { triggerPrefixes } from '../functions/core/rules/index.ts';
+import { RULES, triggerPrefixes } from '../functions/core/rules/index.ts';
+import type { Rule } from '../functions/core/types.ts';
 import { cloudTrailEventPatterns, splitExcludedPrincipals } from './event-pattern.ts';
 import { GuardrailFunction, LOG_RETENTION } from './functions.ts';
 import { type ActionGrant, assertNoWildcardActions, readGrants, remediationGrants } from './permissions.ts';
@@ -26,9 +27,11 @@ import { checkSubstitutions, readAsl } from './state-machine.ts';
 export interface GuardrailStackProps extends StackProps {
   /** The validated configuration (`parseConfig` of the `guardrail` context). */
   config: GuardrailConfig;
+  /** The rules whose triggers and resource kinds shape the event rules and roles (default: all). */
+  rules?: readonly Rule[];
 }
 
-/** Values every function gets, plus the ones only some read. */
+/** POWERTOOLS_SERVICE_NAME of every function (the handlers' logger uses the same name). */
 export const SERVICE_NAME = 'lambda-guardrail';
 
 /** Names the IAM statements the stack writes, so tests and reviewers can find each one. */
@@ -71,6 +74,7 @@ export class GuardrailStack extends Stack {
       ...props,
     });
     const config = props.config;
+    const rules = props.rules ?? RULES;
     this.config = config;
 
     // ---- Ledger -------------------------------------------------------------------------------
@@ -141,11 +145,11 @@ export class GuardrailStack extends Stack {
 
     // Reads: collect, verify and remediate (which re-reads before it writes).
     for (const f of [collect, verify, remediate]) {
-      this.grantOnAccountResources(f, readGrants(), 'read');
+      this.grantOnAccountResources(f, readGrants(rules), 'read');
       f.addToPolicy(statement(SID.readKillSwitch, ['ssm:GetParameter'], [this.killSwitch.parameterArn]));
     }
     // Writes: only remediate, only the operations plans may use (lib/permissions.ts).
-    this.grantOnAccountResources(remediate, remediationGrants(), 'remediate');
+    this.grantOnAccountResources(remediate, remediationGrants(rules), 'remediate');
     // Ledger: PutItem only (grantWriteData would add BatchWriteItem, UpdateItem and DeleteItem).
     record.addToPolicy(statement(SID.putLedgerRecord, ['dynamodb:PutItem'], [this.ledger.tableArn]));
 
@@ -225,7 +229,7 @@ export class GuardrailStack extends Stack {
     // never fires (see docs/deployment.md).
     const excluded = splitExcludedPrincipals(config.excludedPrincipals);
     const patterns = cloudTrailEventPatterns({
-      prefixes: triggerPrefixes(),
+      prefixes: triggerPrefixes(rules),
       excludedRoleArns: [...ownRoleArns, ...excluded.roles],
       excludedPrincipalArns: excluded.others,
     });

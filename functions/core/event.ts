@@ -104,7 +104,8 @@ export function sanitizeParameters(value: unknown, depth = 0): unknown {
     const out: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(value)) {
       out[k] =
-        SECRET_KEY.test(k) && v !== null && v !== '' ? redactLeaves(v) : sanitizeParameters(v, depth + 1);
+        SECRET_KEY.test(k) && (typeof v === 'string' ? v !== '' : typeof v === 'object' && v !== null)
+          ? redactLeaves(v) : sanitizeParameters(v, depth + 1);
     }
     return out;
   }

@@ -24,6 +24,16 @@ export function parseSnapshot(input: unknown): Snapshot {
     const i = r.error.issues[0];
     throw new InvalidSnapshotError(`invalid snapshot: ${i.path.join('.') || 'snapshot'}: ${i.message}`);
   }
+  for (const [key, value] of Object.entries(r.data.responses)) {
+    // Lambda's GetPolicy (`GetPolicy` or `GetPolicy:<qualifier>`) carries the document as a JSON string.
+    // An object here would be silently ignored by the rules and look compliant: reject it instead.
+    const lambdaPolicy = key === 'GetPolicy' || /^GetPolicy:[^:]+$/.test(key);
+    if (lambdaPolicy && value !== null && typeof (value as { Policy?: unknown })?.Policy !== 'string') {
+      throw new InvalidSnapshotError(
+        `invalid snapshot: responses.${key}: Lambda GetPolicy must be null or {"Policy": "<JSON string>", "RevisionId": ...}`,
+      );
+    }
+  }
   return r.data;
 }
 

@@ -1,15 +1,21 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Stack } from 'aws-cdk-lib';
+import { App, Stack } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { AwsSolutionsChecks } from 'cdk-nag';
 import { describe, expect, it } from 'vitest';
+import { parseConfig } from '../../functions/core/config.ts';
 import { baseAction } from '../../functions/core/event.ts';
-import { triggerPrefixes } from '../../functions/core/rules/index.ts';
+import { RULES, triggerPrefixes } from '../../functions/core/rules/index.ts';
+import type { Rule } from '../../functions/core/types.ts';
+import { cdkJsonContext } from '../../lib/app.ts';
 import {
   CLOUDTRAIL_DETAIL_TYPE,
   cloudTrailEventPatterns,
   splitExcludedPrincipals,
 } from '../../lib/event-pattern.ts';
 import { PROJECT_ROOT } from '../../lib/functions.ts';
+import { GuardrailStack } from '../../lib/guardrail-stack.ts';
 import { defaultSynth, type Loose, logicalIdOf, resourcesOfType, synth } from './helpers.ts';
 
 /**
@@ -275,5 +281,49 @@ describe('cloudTrailEventPatterns()', () => {
       Variables: Record<string, unknown>;
     };
     expect(JSON.stringify(env.Variables.EXCLUDED_PRINCIPALS)).toContain(user);
+  });
+});
+
+describe('a rule triggered by IAM actions', () => {
+  const roleRule: Rule = {
+    id: 'TEST.ROLE.WILDCARD',
+    title: 'test rule on execution roles',
+    severity: 'HIGH',
+    rationale: 'test',
+    knownFalsePositives: [],
+    triggers: [{ service: 'iam', actions: ['PutRolePolicy', 'AttachRolePolicy'] }],
+    resource: 'role',
+    defaultMode: 'approve',
+    fix: 'test',
+    evaluate: () => ({ status: 'COMPLIANT' }),
+  };
+  const app = new App({
+    builtinCloudFormationValidation: false,
+    context: { ...cdkJsonContext(), 'aws:cdk:bundling-stacks': [] },
+  });
+  const stack = new GuardrailStack(app, 'WithIam', {
+    config: parseConfig({}),
+    rules: [...RULES, roleRule],
+    env: { region: 'us-east-1' },
+  });
+  const json = Template.fromStack(stack).toJSON() as { Resources: Record<string, Loose> };
+  const eventRules = Object.values(json.Resources).filter((r) => r.Type === 'AWS::Events::Rule');
+
+  it('adds an aws.iam rule with prefix matches on iam.amazonaws.com, same exclusions and target', () => {
+    expect(eventRules.map((r) => r.Properties.EventPattern.source[0]).sort()).toEqual([
+      'aws.iam',
+      'aws.lambda',
+    ]);
+    const iam = eventRules.find((r) => r.Properties.EventPattern.source[0] === 'aws.iam');
+    const p = iam.Properties.EventPattern;
+    expect(p.detail.eventSource).toEqual(['iam.amazonaws.com']);
+    expect(p.detail.eventName).toEqual([{ prefix: 'AttachRolePolicy' }, { prefix: 'PutRolePolicy' }]);
+    expect(p.detail.errorCode).toEqual([{ exists: false }]);
+    expect(p.detail.userIdentity.sessionContext.sessionIssuer.arn[1]).toEqual({ exists: false });
+    expect(iam.Properties.Targets[0].DeadLetterConfig).toBeDefined();
+  });
+
+  it('stays clean under cdk-nag', () => {
+    expect(new AwsSolutionsChecks().validateScope(app).violations.map((v) => v.ruleName)).toEqual([]);
   });
 });
