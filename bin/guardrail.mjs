@@ -10,7 +10,9 @@ try {
 } catch (err) {
   // Unexpected failure: one line by default, the stack with GUARDRAIL_DEBUG=1. Exit 3, so it can
   // never be mistaken for 1 (findings) or 2 (bad input).
-  process.stderr.write(`guardrail: internal error: ${err?.name ?? 'Error'}: ${String(err?.message ?? err).split('\n')[0]}\n`);
+  process.stderr.write(
+    `guardrail: internal error: ${err?.name ?? 'Error'}: ${String(err?.message ?? err).split('\n')[0]}\n`,
+  );
   if (process.env.GUARDRAIL_DEBUG) process.stderr.write(`${err?.stack ?? ''}\n`);
   process.exitCode = 3;
 }

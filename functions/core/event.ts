@@ -105,7 +105,8 @@ export function sanitizeParameters(value: unknown, depth = 0): unknown {
     for (const [k, v] of Object.entries(value)) {
       out[k] =
         SECRET_KEY.test(k) && (typeof v === 'string' ? v !== '' : typeof v === 'object' && v !== null)
-          ? redactLeaves(v) : sanitizeParameters(v, depth + 1);
+          ? redactLeaves(v)
+          : sanitizeParameters(v, depth + 1);
     }
     return out;
   }
