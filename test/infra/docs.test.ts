@@ -7,14 +7,14 @@ import { PROJECT_ROOT } from '../../lib/functions.ts';
 import { remediationActions } from '../../lib/permissions.ts';
 import { defaultSynth } from './helpers.ts';
 
-/** docs/deployment.md cannot rot: its tables and examples are checked against the code. */
+/** docs/deployment.md cannot rot: its tables and examples are checked against the code (tables may be column-padded). */
 const DOC = readFileSync(join(PROJECT_ROOT, 'docs', 'deployment.md'), 'utf8');
 
 describe('docs/deployment.md', () => {
   it('documents every configuration key, with its real default', () => {
     const defaults = parseConfig({}) as Record<string, unknown>;
     for (const key of Object.keys(configSchema.shape)) {
-      const row = DOC.split('\n').find((l) => l.startsWith(`| \`${key}\` |`));
+      const row = DOC.split('\n').find((l) => new RegExp(`^\\|\\s*\`${key}\`\\s*\\|`).test(l));
       expect(row, `no table row for ${key}`).toBeDefined();
       expect(row).toContain(`\`${JSON.stringify(defaults[key]).replace(/^"|"$/g, '')}\``);
     }
@@ -40,7 +40,9 @@ describe('docs/deployment.md', () => {
         .flatMap((m) => Object.keys(m.data as object).map((id) => id.replace(/^annotation::/i, ''))),
     );
     const documented = new Set(
-      [...DOC.matchAll(/^\| `(AwsSolutions-[^`]+)` \|/gm)].map((m) => m[1].replace('<region>', stack.region)),
+      [...DOC.matchAll(/^\|\s*`(AwsSolutions-[^`]+)`\s*\|/gm)].map((m) =>
+        m[1].replace('<region>', stack.region),
+      ),
     );
     expect([...documented].sort()).toEqual([...acked].sort());
   });
