@@ -33,6 +33,9 @@ export const ESBUILD_TARGET = 'node22';
 export const ESM_REQUIRE_BANNER =
   "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);";
 
+export const CREDENTIAL_CHAIN_PACKAGE = '@aws-sdk/credential-provider-node';
+export const LAMBDA_CREDENTIALS_MODULE = join(PROJECT_ROOT, 'functions', 'aws', 'lambda-credentials.ts');
+
 export const LOG_RETENTION = logs.RetentionDays.THREE_MONTHS;
 
 /**
@@ -70,6 +73,9 @@ export function bundlingOptions(): nodejs.BundlingOptions {
     bundleAwsSDK: true,
     externalModules: [],
     charset: nodejs.Charset.UTF8,
+    // Inside Lambda, credentials are always in the environment: replace the SDK's default provider
+    // chain (SSO, INI, process, web identity, IMDS; ~90 KB per function) with the env-only provider.
+    esbuildArgs: { [`--alias:${CREDENTIAL_CHAIN_PACKAGE}`]: LAMBDA_CREDENTIALS_MODULE },
   };
 }
 

@@ -1,8 +1,15 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build } from 'esbuild';
+import {
+  bundlingOptions,
+  CREDENTIAL_CHAIN_PACKAGE,
+  HANDLER_NAMES,
+  handlerEntry,
+  LAMBDA_CREDENTIALS_MODULE,
+} from '../../lib/functions.ts';
 import { startEmulator } from '../local/emulator.ts';
 import { LocalGuardrail } from '../local/runtime.ts';
 import { DEMO_REGION, lambdaEvent, PUBLIC_URL_PERMISSIONS, seedFunction } from '../local/seed.ts';
@@ -13,9 +20,7 @@ import { DEMO_REGION, lambdaEvent, PUBLIC_URL_PERMISSIONS, seedFunction } from '
  * 2. Per event, compliant and remediation paths: AWS API calls, state transitions, Lambda invocations.
  */
 
-const HANDLERS = readdirSync(new URL('../../functions/handlers/', import.meta.url))
-  .filter((f) => f.endsWith('.ts') && !['deps.ts', 'schemas.ts'].includes(f))
-  .map((f) => f.replace(/\.ts$/, ''));
+const HANDLERS = HANDLER_NAMES;
 
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -28,16 +33,20 @@ async function bundles() {
   try {
     for (const h of HANDLERS) {
       const outfile = join(dir, `${h}.mjs`);
-      // Same settings as the deployed functions (lib/): minified ESM for node22, AWS SDK v3 bundled.
+      // The deployed functions' settings (lib/functions.ts): minified ESM, module-first resolution,
+      // AWS SDK v3 bundled, env-only credentials.
+      const opts = bundlingOptions();
       await build({
-        entryPoints: [new URL(`../../functions/handlers/${h}.ts`, import.meta.url).pathname],
+        entryPoints: [handlerEntry(h)],
         bundle: true,
-        minify: true,
+        minify: opts.minify,
         platform: 'node',
-        target: 'node22',
+        target: opts.target,
         format: 'esm',
+        mainFields: opts.mainFields,
         outfile,
-        banner: { js: "import{createRequire}from'module';const require=createRequire(import.meta.url);" },
+        banner: { js: opts.banner ?? '' },
+        alias: { [CREDENTIAL_CHAIN_PACKAGE]: LAMBDA_CREDENTIALS_MODULE },
         logLevel: 'silent',
       });
       const times: number[] = [];
@@ -101,9 +110,10 @@ async function perEvent() {
       const total = calls.reduce((n, [, c]) => n + c, 0);
       const detail = calls.map(([k, c]) => `${k.split(':')[1]}x${c}`).join(' ');
       console.log(
-        `${label.padEnd(12)} ${String(total).padStart(3)}  ${detail.padEnd(60).slice(0, 60)} ${String(exec.transitions).padStart(6)} ${String(exec.lambdaInvocations).padStart(11)}`,
+        `${label.padEnd(12)} ${String(total).padStart(10)} ${String(exec.transitions).padStart(19)} ${String(exec.lambdaInvocations).padStart(20)}`,
       );
-      console.log(`             outcome path: ${exec.states.join(' > ')}`);
+      console.log(`             calls: ${detail}`);
+      console.log(`             states: ${exec.states.join(' > ')}`);
     }
   } finally {
     await emulator.stop();
