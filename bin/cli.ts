@@ -1,13 +1,17 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { createClients } from '../functions/aws/clients.ts';
 import { collectFunction } from '../functions/aws/collect.ts';
 import { callerAccount } from '../functions/aws/identity.ts';
+import { getLedgerRecord } from '../functions/aws/ledger.ts';
+import { rollback } from '../functions/aws/rollback.ts';
 import { InvalidConfigError, parseConfig } from '../functions/core/config.ts';
 import { evaluate } from '../functions/core/evaluate.ts';
 import { InvalidEventError, normalizeEvent, parseFunctionRef } from '../functions/core/event.ts';
+import type { LedgerRecord } from '../functions/core/ledger.ts';
 import { redactSnapshot } from '../functions/core/redact.ts';
-import { evaluationJson, evaluationTable } from '../functions/core/render.ts';
+import { evaluationJson, evaluationTable, stepLine } from '../functions/core/render.ts';
+import { RollbackError } from '../functions/core/rollback.ts';
 import { functionNameOf, InvalidSnapshotError, parseSnapshot } from '../functions/core/snapshot.ts';
 
 /**
@@ -26,6 +30,9 @@ commands:
       Evaluate a recorded CloudTrail event against a snapshot, offline. Exit 0 compliant, 1 findings, 2 bad input.
   snapshot --function <name|arn> [--region r] [--profile p] [--endpoint-url u] [--output file]
       Capture a snapshot of a function with the deployed collector code (environment values are redacted).
+  rollback <execution-name | ledger-record.json> [--table t] [--region r] [--profile p] [--endpoint-url u] [--dry-run]
+      Undo a remediation from its ledger record: the inverse steps, newest first, only if the resource is
+      still as the remediation left it. Exit 0 rolled back (or planned), 1 refused or failed, 2 bad input.
   emulator [--port N]
       Run the local AWS emulator (moto, pinned, in a project-local virtualenv) on loopback until interrupted.
   demo [--keep-going]
@@ -142,6 +149,61 @@ export async function snapshotCommand(argv: string[], io: Io): Promise<number> {
   return 0;
 }
 
+export async function rollbackCommand(argv: string[], io: Io): Promise<number> {
+  let parsed: ReturnType<typeof parseArgs>;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        table: { type: 'string' },
+        region: { type: 'string' },
+        profile: { type: 'string' },
+        'endpoint-url': { type: 'string' },
+        'dry-run': { type: 'boolean' },
+      },
+    });
+  } catch (err) {
+    throw new UsageError((err as Error).message.split('\n')[0]);
+  }
+  const v = parsed.values as Record<string, string | boolean | undefined>;
+  const [target, ...extra] = parsed.positionals;
+  if (!target || extra.length)
+    throw new UsageError('rollback needs exactly one execution name or ledger record file');
+  const clients = createClients({
+    ...(v['endpoint-url'] ? { endpoint: v['endpoint-url'] as string } : {}),
+    ...(v.profile ? { profile: v.profile as string } : {}),
+  });
+  let record: LedgerRecord | undefined;
+  if (existsSync(target)) {
+    record = readJson(target, 'ledger record') as LedgerRecord;
+  } else {
+    const table = (v.table as string | undefined) ?? process.env.GUARDRAIL_LEDGER_TABLE;
+    const region =
+      (v.region as string | undefined) ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;
+    if (!table)
+      throw new UsageError(
+        'pass --table (the ledger table name, a stack output) or set GUARDRAIL_LEDGER_TABLE',
+      );
+    if (!region) throw new UsageError('no region: pass --region or set AWS_REGION');
+    record = await getLedgerRecord(clients, region, table, target);
+    if (!record) throw new UsageError(`no ledger record for execution ${target} in ${table}`);
+  }
+  if (!record?.executionName || !record.remediation) {
+    throw new UsageError('the ledger record has no remediation to roll back');
+  }
+  const r = await rollback(clients, record, { dryRun: !!v['dry-run'] });
+  for (const f of r.plan.findings)
+    for (const s of f.plan.steps) io.out(`${r.status === 'planned' ? 'would run' : 'step'}: ${stepLine(s)}`);
+  for (const i of r.plan.irreversible) io.out(`cannot undo automatically: ${i}`);
+  for (const d of r.drift ?? []) io.err(`refused: ${d}`);
+  for (const s of r.result?.steps ?? [])
+    io.out(`${s.status}: ${s.operation}${s.error ? ` (${s.error})` : ''}`);
+  io.out(`rollback of ${record.executionName}: ${r.status}`);
+  return r.status === 'rolled-back' || r.status === 'planned' ? 0 : 1;
+}
+
 export async function main(
   argv: string[],
   io: Io = defaultIo,
@@ -154,6 +216,8 @@ export async function main(
         return await evaluateCommand(rest, io, now);
       case 'snapshot':
         return await snapshotCommand(rest, io);
+      case 'rollback':
+        return await rollbackCommand(rest, io);
       case 'emulator': {
         const { runEmulatorCommand } = await import('../scripts/local/emulator-cli.ts');
         return await runEmulatorCommand(rest);
@@ -176,7 +240,8 @@ export async function main(
       err instanceof UsageError ||
       err instanceof InvalidEventError ||
       err instanceof InvalidSnapshotError ||
-      err instanceof InvalidConfigError
+      err instanceof InvalidConfigError ||
+      err instanceof RollbackError
     ) {
       io.err(`guardrail: ${err.message}`);
       return 2;

@@ -1,4 +1,5 @@
-import { actionable, type Evaluation } from '../core/evaluate.ts';
+import { type ApprovalResult, approvalDigest, findingsToApply } from '../core/approval.ts';
+import type { Evaluation } from '../core/evaluate.ts';
 import type { Remediation } from '../core/outcome.ts';
 import { failedPreconditions, planDigest } from '../core/plan.ts';
 import { redactSnapshot } from '../core/redact.ts';
@@ -18,33 +19,44 @@ export async function collectStep(
 const killSwitch = (deps: Deps, event: NormalizedEvent): Promise<KillSwitchState> =>
   readKillSwitch(deps.clients, deps.config.homeRegion ?? event.region, deps.config.killSwitchParameter);
 
-const describe = (e: Evaluation) =>
-  actionable(e.findings, 'auto').map((f) => `${f.ruleId} ${f.resourceArn}: ${f.plan.steps.length} step(s)`);
+const describe = (e: Evaluation, approval?: ApprovalResult) =>
+  findingsToApply(e.findings, approval).map(
+    (f) => `${f.ruleId} ${f.resourceArn}: ${f.plan.steps.length} step(s)`,
+  );
 
 /**
  * Remediate: re-read, stop if the kill switch is on, compare the plan the fresh state gives with the
- * evaluated one (any difference is drift), check preconditions, then apply the automatic findings.
+ * evaluated one (any difference is drift), check preconditions, then apply the automatic findings,
+ * plus the findings that needed approval when `approval` says they were approved.
  */
 export async function remediateStep(
   deps: Deps,
-  input: { event: NormalizedEvent; evaluation: Evaluation; now: string },
+  input: { event: NormalizedEvent; evaluation: Evaluation; now: string; approval?: ApprovalResult },
 ): Promise<Remediation> {
-  const { event, evaluation, now } = input;
-  const wanted = actionable(evaluation.findings, 'auto');
+  const { event, evaluation, now, approval } = input;
+  const wanted = findingsToApply(evaluation.findings, approval);
   if (!wanted.length) return { status: 'nothing-to-do', steps: [] };
+  // What the approver saw and approved must be exactly what the evaluation holds.
+  if (approval?.decision === 'approved' && approval.planDigest !== approvalDigest(evaluation.findings)) {
+    return {
+      status: 'resource-changed',
+      steps: [],
+      drift: ['the approved plan differs from the evaluated plan; nothing was applied'],
+    };
+  }
   const ks = await killSwitch(deps, event);
   if (ks.on) return { status: 'nothing-to-do', steps: [], drift: [`not applied: ${ks.reason}`] };
   const fresh = await collectRaw(deps, event);
   const current = reevaluate(deps, event, fresh, now);
-  const now_ = actionable(current.findings, 'auto');
+  const now_ = findingsToApply(current.findings, approval);
   if (planDigest(wanted) !== planDigest(now_)) {
     return {
       status: 'resource-changed',
       steps: [],
       drift: [
         'the resource changed since it was evaluated; the plan it now needs differs',
-        `evaluated: ${describe(evaluation).join('; ') || 'nothing'}`,
-        `now: ${describe(current).join('; ') || 'nothing'}`,
+        `evaluated: ${describe(evaluation, approval).join('; ') || 'nothing'}`,
+        `now: ${describe(current, approval).join('; ') || 'nothing'}`,
       ],
     };
   }

@@ -11,38 +11,69 @@ import './zod.ts';
 const mode = z.enum(MODES as unknown as ['report', 'approve', 'auto']);
 const ruleIds = new Set(RULES.map((r) => r.id));
 
-export const configSchema = z.strictObject({
-  /**
-   * Global ceiling: `report` = dry-run everything, `approve` = nothing is fixed without a person,
-   * `auto` = each rule's own mode applies. A per-rule mode can lower a rule's mode below the
-   * global one but never raise it above.
-   */
-  mode: z._default(mode, 'auto'),
-  rules: z._default(
-    z.record(
-      z.string().check(z.refine((id) => ruleIds.has(id), { message: 'unknown rule id' })),
-      z.strictObject({ mode: z.optional(mode) }),
+export const configSchema = z
+  .strictObject({
+    /**
+     * Global ceiling: `report` = dry-run everything, `approve` = nothing is fixed without a person,
+     * `auto` = each rule's own mode applies. A per-rule mode can lower a rule's mode below the
+     * global one but never raise it above.
+     */
+    mode: z._default(mode, 'auto'),
+    rules: z._default(
+      z.record(
+        z.string().check(z.refine((id) => ruleIds.has(id), { message: 'unknown rule id' })),
+        z.strictObject({ mode: z.optional(mode) }),
+      ),
+      {},
     ),
-    {},
-  ),
-  /** IAM role/user ARNs whose changes never trigger the guardrail (its own roles are always added). */
-  excludedPrincipals: z._default(
-    z.array(z.string().check(z.regex(/^arn:aws[a-z-]*:(iam|sts)::\d{12}:.+/, 'must be an IAM ARN'))),
-    [],
-  ),
-  /** SSM parameter read at the start of every execution; value `on`/`true` downgrades everything to report. */
-  killSwitchParameter: z._default(
-    z
-      .string()
-      .check(z.regex(/^\/[A-Za-z0-9_.\-/]{1,1000}$/, 'must be an SSM parameter name starting with /')),
-    '/lambda-guardrail/kill-switch',
-  ),
-  /** The region the guardrail is deployed in. IAM events only reach EventBridge in us-east-1. */
-  homeRegion: z._default(
-    z.string().check(z.regex(/^[a-z]{2}(-[a-z]+)+-\d+$/, 'must be a region name such as us-east-1')),
-    'us-east-1',
-  ),
-});
+    /** IAM role/user ARNs whose changes never trigger the guardrail (its own roles are always added). */
+    excludedPrincipals: z._default(
+      z.array(z.string().check(z.regex(/^arn:aws[a-z-]*:(iam|sts)::\d{12}:.+/, 'must be an IAM ARN'))),
+      [],
+    ),
+    /** SSM parameter read at the start of every execution; value `on`/`true` downgrades everything to report. */
+    killSwitchParameter: z._default(
+      z
+        .string()
+        .check(z.regex(/^\/[A-Za-z0-9_.\-/]{1,1000}$/, 'must be an SSM parameter name starting with /')),
+      '/lambda-guardrail/kill-switch',
+    ),
+    /** The region the guardrail is deployed in. IAM events only reach EventBridge in us-east-1. */
+    homeRegion: z._default(
+      z.string().check(z.regex(/^[a-z]{2}(-[a-z]+)+-\d+$/, 'must be a region name such as us-east-1')),
+      'us-east-1',
+    ),
+    /**
+     * Who may decide findings in `approve` mode: each gets their own signed link by email. Empty means
+     * nobody can approve, so `approve` findings are only recorded (`approval-required`), never applied.
+     */
+    approvers: z._default(
+      z.array(z.string().check(z.email('must be an email address'), z.maxLength(254))).check(
+        z.maxLength(25, 'at most 25 approvers'),
+        z.refine(
+          (xs) => new Set(xs.map((x) => x.toLowerCase())).size === xs.length,
+          'must not repeat an address',
+        ),
+      ),
+      [],
+    ),
+    /** How long an approval request waits for a decision (the link expiry and the task timeout). */
+    approvalTimeoutHours: z._default(
+      z.number().check(z.positive('must be positive'), z.lte(720, 'at most 720 hours (30 days)')),
+      72,
+    ),
+    /** The SES identity (verified address) approval emails are sent from; required when approvers are set. */
+    approvalSender: z._default(
+      z.nullable(z.string().check(z.email('must be an email address'), z.maxLength(254))),
+      null,
+    ),
+  })
+  .check(
+    z.refine((c) => !c.approvers?.length || !!c.approvalSender, {
+      message: 'is required when approvers are configured',
+      path: ['approvalSender'],
+    }),
+  );
 
 export type GuardrailConfig = z.output<typeof configSchema>;
 

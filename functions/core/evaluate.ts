@@ -21,6 +21,11 @@ export interface Evaluation {
   route: Route;
   /** Digest of the plans that enforcement may apply (auto and approve findings), for drift checks. */
   planDigest: string;
+  /**
+   * Set when findings need approval and approvers are configured: the workflow then asks them
+   * (RequestApproval). Without approvers, `approve` findings are only recorded (approval-required).
+   */
+  approval?: { planDigest: string; findings: number };
 }
 
 export interface EvaluateInput {
@@ -91,11 +96,15 @@ export function evaluate(input: EvaluateInput): Evaluation {
       : live.some((f) => f.mode === 'auto')
         ? 'auto'
         : 'report';
+  const needApproval = live.filter((f) => f.mode === 'approve');
   return {
     ...(target ? { target } : {}),
     results,
     findings,
     route,
     planDigest: planDigest(live.filter((f) => f.mode !== 'report')),
+    ...(needApproval.length && config.approvers?.length
+      ? { approval: { planDigest: planDigest(needApproval), findings: needApproval.length } }
+      : {}),
   };
 }

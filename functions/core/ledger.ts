@@ -1,3 +1,4 @@
+import { type ApprovalResult, normalizeApproval } from './approval.ts';
 import type { Evaluation } from './evaluate.ts';
 import { decideOutcome, type Remediation, type Verification } from './outcome.ts';
 import type { NormalizedEvent, Outcome } from './types.ts';
@@ -24,6 +25,8 @@ export interface LedgerRecord {
   findings: Evaluation['findings'];
   remediation?: Remediation;
   verification?: Verification;
+  /** The decision on the findings that needed approval: who, when, the comment (never a token or signature). */
+  approval?: ApprovalResult;
   outcome: Outcome;
   error?: { error: string; cause: string };
 }
@@ -34,6 +37,8 @@ export interface WorkflowState {
   evaluation?: Evaluation;
   remediation?: Remediation;
   verification?: Verification;
+  /** `$.approval` as the workflow left it (approved output, rejection Pass, or expiry). */
+  approval?: unknown;
   error?: { Error?: string; Cause?: string };
 }
 
@@ -57,7 +62,9 @@ export function buildLedgerRecord(args: {
   state: WorkflowState;
 }): LedgerRecord {
   const { state } = args;
+  const approval = normalizeApproval(state.approval);
   const outcome = decideOutcome({
+    ...(approval ? { approval } : {}),
     ...(state.evaluation ? { evaluation: state.evaluation } : {}),
     ...(state.remediation ? { remediation: state.remediation } : {}),
     ...(state.verification ? { verification: state.verification } : {}),
@@ -78,6 +85,7 @@ export function buildLedgerRecord(args: {
     findings: state.evaluation?.findings ?? [],
     ...(state.remediation ? { remediation: state.remediation } : {}),
     ...(state.verification ? { verification: state.verification } : {}),
+    ...(approval ? { approval } : {}),
     outcome,
     ...(state.error ? { error: errorSummary(state.error) } : {}),
   };

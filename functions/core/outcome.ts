@@ -1,3 +1,4 @@
+import type { ApprovalResult } from './approval.ts';
 import type { Evaluation } from './evaluate.ts';
 import type { Outcome } from './types.ts';
 
@@ -37,16 +38,24 @@ export function decideOutcome(args: {
   verification?: Verification;
   error?: unknown;
   rejected?: boolean;
+  /** The decision on the findings that needed approval, when the workflow asked for one. */
+  approval?: ApprovalResult;
 }): Outcome {
-  const { evaluation, remediation, verification, error, rejected } = args;
+  const { evaluation, remediation, verification, error, rejected, approval } = args;
   if (rejected) return 'rejected-input';
   if (error) return 'failed';
   if (remediation?.status === 'resource-changed') return 'resource-changed';
   if (remediation?.status === 'failed') return 'failed';
-  if (remediation?.status === 'applied')
-    return verification && !verification.verified ? 'failed' : 'remediated';
+  if (remediation?.status === 'applied' && verification && !verification.verified) return 'failed';
+  // A rejection or an expiry is the outcome even when automatic findings were applied next to it:
+  // the findings that needed a person are still open.
+  if (approval?.decision === 'rejected') return 'rejected';
+  if (approval?.decision === 'expired') return 'expired';
+  if (remediation?.status === 'applied') return 'remediated';
   const findings = evaluation?.findings ?? [];
   const live = findings.filter((f) => !f.exempt);
+  // Approved, but nothing applied (the kill switch was turned on meanwhile): recorded, nothing changed.
+  if (approval?.decision === 'approved') return 'reported';
   if (live.some((f) => f.mode === 'approve')) return 'approval-required';
   if (live.length) return 'reported';
   if (findings.length) return 'exempt';

@@ -164,6 +164,10 @@ export type Outcome =
   | 'compliant'
   | 'reported'
   | 'approval-required'
+  /** An approver rejected the findings that needed approval (automatic ones may still have been applied). */
+  | 'rejected'
+  /** Nobody decided before the approval timed out: nothing that needed approval was applied. */
+  | 'expired'
   | 'remediated'
   | 'exempt'
   | 'resource-changed'

@@ -1,5 +1,11 @@
 import type { Confidence } from './types.ts';
-import { decodeJsonSegment, isPlaceholder, isPlaceholderPart, isTemplatePart } from './values.ts';
+import {
+  decodeJsonSegment,
+  isPlaceholder,
+  isPlaceholderPart,
+  isTemplatePart,
+  looksRandom,
+} from './values.ts';
 
 /**
  * Known credential formats, written from the vendors' published token formats. Each pattern finds
@@ -39,7 +45,7 @@ export const FORMAT_RULES: FormatRule[] = [
   {
     id: 'private-key',
     label: 'a PuTTY private key file',
-    pattern: /PuTTY-User-Key-File-\d+:[\s\S]*Private-Lines:\s*\d+/,
+    pattern: /PuTTY-User-Key-File-\d+:[\s\S]{0,4096}?Private-Lines:\s*\d+/,
   },
   {
     id: 'aws-access-key-id',
@@ -54,7 +60,8 @@ export const FORMAT_RULES: FormatRule[] = [
   {
     id: 'github-token',
     label: 'a GitHub token',
-    pattern: /(?<![A-Za-z0-9_])(?:gh[pousr]_[A-Za-z0-9_.-]{36,255}|github_pat_[A-Za-z0-9_]{70,255})(?![A-Za-z0-9_])/,
+    pattern:
+      /(?<![A-Za-z0-9_])(?:gh[pousr]_[A-Za-z0-9_.-]{36,255}|github_pat_[A-Za-z0-9_]{70,255})(?![A-Za-z0-9_])/,
   },
   {
     id: 'gitlab-token',
@@ -66,7 +73,9 @@ export const FORMAT_RULES: FormatRule[] = [
   {
     id: 'slack-token',
     label: 'a Slack token',
-    pattern: re(`${B}(?:xox[abposre]-(?:\\d+-)?[0-9A-Za-z-]{8,}|xapp-\\d-[A-Za-z0-9]{8,}-\\d{6,}(?:-[a-z0-9]+)?)`),
+    pattern: re(
+      `${B}(?:xox[abposre]-(?:\\d+-)?[0-9A-Za-z-]{8,}|xapp-\\d-[A-Za-z0-9]{8,64}-\\d{6,}(?:-[a-z0-9]+)?)`,
+    ),
   },
   {
     id: 'slack-webhook',
@@ -97,7 +106,7 @@ export const FORMAT_RULES: FormatRule[] = [
   {
     id: 'openai-api-key',
     label: 'an OpenAI API key',
-    pattern: re(`${B}sk-(?:(?:proj|svcacct|admin)-)?[A-Za-z0-9_-]{16,}T3BlbkFJ[A-Za-z0-9_-]{16,}`),
+    pattern: re(`${B}sk-(?:(?:proj|svcacct|admin)-)?[A-Za-z0-9_-]{16,256}T3BlbkFJ[A-Za-z0-9_-]{16,256}`),
   },
   {
     id: 'anthropic-api-key',
@@ -112,13 +121,13 @@ export const FORMAT_RULES: FormatRule[] = [
   {
     id: 'npm-token',
     label: 'an .npmrc registry credential',
-    pattern: /\/\/[^\s/:]+(?:\/[^\s:]*)?\/:_(?:authToken|password|auth)\s*=\s*([^\s"']+)/,
+    pattern: /\/\/[^\s/:]{1,256}(?:\/[^\s:]{0,256})?\/:_(?:authToken|password|auth)\s*=\s*([^\s"']+)/,
     validate: (m) => !isPlaceholder(m[1]) && !isTemplatePart(m[1]),
   },
   {
     id: 'jwt',
     label: 'a JSON Web Token',
-    pattern: /(?<![A-Za-z0-9_-])(eyJ[A-Za-z0-9_-]{8,})\.(eyJ[A-Za-z0-9_-]{4,})(?:\.[A-Za-z0-9_-]*)?/,
+    pattern: /(?<![A-Za-z0-9_-])(eyJ[A-Za-z0-9_-]{8,1024})\.(eyJ[A-Za-z0-9_-]{4,})(?:\.[A-Za-z0-9_-]*)?/,
     validate: (m) => {
       const header = decodeJsonSegment(m[1]) as Record<string, unknown> | undefined;
       const payload = decodeJsonSegment(m[2]);
@@ -130,9 +139,21 @@ export const FORMAT_RULES: FormatRule[] = [
     label: 'a Google API key',
     pattern: /(?<![A-Za-z0-9_-])AIza[0-9A-Za-z_-]{35}(?![A-Za-z0-9_-])/,
   },
-  { id: 'huggingface-token', label: 'a Hugging Face token', pattern: re(`(?<![A-Za-z0-9_])hf_[A-Za-z0-9]{34}${E}`) },
-  { id: 'shopify-token', label: 'a Shopify access token', pattern: re(`${B}shp(?:at|ca|pa|ss)_[A-Za-z0-9]{32,}`) },
-  { id: 'databricks-token', label: 'a Databricks token', pattern: re(`${B}dapi[0-9a-fA-F]{32}(?:-\\d)?${E}`) },
+  {
+    id: 'huggingface-token',
+    label: 'a Hugging Face token',
+    pattern: re(`(?<![A-Za-z0-9_])hf_[A-Za-z0-9]{34}${E}`),
+  },
+  {
+    id: 'shopify-token',
+    label: 'a Shopify access token',
+    pattern: re(`${B}shp(?:at|ca|pa|ss)_[A-Za-z0-9]{32,}`),
+  },
+  {
+    id: 'databricks-token',
+    label: 'a Databricks token',
+    pattern: re(`${B}dapi[0-9a-fA-F]{32}(?:-\\d)?${E}`),
+  },
   { id: 'docker-pat', label: 'a Docker Hub access token', pattern: re(`${B}dckr_pat_[A-Za-z0-9_-]{27,}`) },
   { id: 'figma-token', label: 'a Figma token', pattern: re(`${B}figd_[A-Za-z0-9_-]{40,}`) },
   {
@@ -147,7 +168,7 @@ export const FORMAT_RULES: FormatRule[] = [
   {
     id: 'tailscale-key',
     label: 'a Tailscale key',
-    pattern: /(?<![A-Za-z])tskey-[a-z]+-[A-Za-z0-9]{6,}-[A-Za-z0-9]{6,}/,
+    pattern: /(?<![A-Za-z])tskey-[a-z]{1,32}-[A-Za-z0-9]{6,128}-[A-Za-z0-9]{6,}/,
   },
   { id: 'vercel-token', label: 'a Vercel token', pattern: re(`${B}vc[aikpr]_[A-Za-z0-9]{24,}`) },
   {
@@ -155,7 +176,11 @@ export const FORMAT_RULES: FormatRule[] = [
     label: 'a Cloudflare API token',
     pattern: re(`${B}cf(?:at|k|ut)_[A-Za-z0-9]{40}[0-9a-f]{8}${E}`),
   },
-  { id: '1password-token', label: 'a 1Password service account token', pattern: /ops_eyJ[A-Za-z0-9+/=_-]{100,}/ },
+  {
+    id: '1password-token',
+    label: 'a 1Password service account token',
+    pattern: /ops_eyJ[A-Za-z0-9+/=_-]{100,}/,
+  },
   { id: 'pypi-token', label: 'a PyPI API token', pattern: /pypi-AgE[A-Za-z0-9_-]{100,}/ },
   { id: 'mailchimp-api-key', label: 'a Mailchimp API key', pattern: re(`${B}[0-9a-f]{32}-us\\d{1,2}${E}`) },
   {
@@ -183,6 +208,12 @@ export const FORMAT_RULES: FormatRule[] = [
       if (i < 0 || !/^[\x20-\x7e]+$/.test(decoded)) return false;
       return passwordIsReal(decoded.slice(i + 1), decoded.slice(0, i));
     },
+  },
+  {
+    id: 'bearer-token',
+    label: 'an HTTP Bearer authorization header with a random-looking token',
+    pattern: /\bBearer\s+([A-Za-z0-9._~+/-]{20,4096}=*)(?![A-Za-z0-9._~+/=-])/,
+    validate: (m) => looksRandom(m[1], 20) && !isPlaceholder(m[1]),
   },
   {
     id: 'connection-string-password',
@@ -235,7 +266,7 @@ export interface FormatHit {
  * whitespace or quote; the user info ends at its last `@` (passwords may hold an unencoded `@`).
  */
 export function findUrlCredential(value: string): FormatHit | undefined {
-  const urlRe = /([A-Za-z][A-Za-z0-9+.-]*):\/\/([^\s/?#"'`<>]+)/g;
+  const urlRe = /([A-Za-z][A-Za-z0-9+.-]{0,30}):\/\/([^\s/?#"'`<>]+)/g;
   for (const m of value.matchAll(urlRe)) {
     const scheme = m[1].toLowerCase().replace(/^jdbc:/, '');
     const authority = m[2];

@@ -39,7 +39,8 @@ const AFTER_HEAD = new Set(
   LEVEL PREFIX SUFFIX ROTATION ROTATE RESET HINT LABEL DESCRIPTION HELP TEXT MESSAGE MSG PROMPT TITLE ERROR
   KEYID SID USER USERNAME LOGIN EMAIL ACCOUNT REF REFERENCE STORE CACHE TEMPLATE PATTERN REGEX ENCODING HASH
   HASHED DIGEST CHECKSUM SHA LOCK EXTENSION MANAGER LAYER SERVICE CALLBACK REDIRECT TIMESTAMP DATE TIME
-  CREATED UPDATED STATUS FLAG FEATURE SOURCE LOOKUP VAR VARIABLE ENV PROFILE GROUP ROLE`.split(/\s+/),
+  CREATED UPDATED STATUS FLAG FEATURE SOURCE LOOKUP VAR VARIABLE ENV PROFILE GROUP ROLE DOMAIN REALM TENANT
+  ORIGIN`.split(/\s+/),
 );
 
 /** Words that make the name a reference, a public value or a non-secret wherever they appear. */
@@ -62,18 +63,28 @@ export function nameWords(name: string): string[] {
 }
 
 function wordTier(w: string, next: string | undefined): [NameTier, string] | undefined {
-  if (/PASSW(OR)?D|PASSPHRASE/.test(w) || w === 'PASS' || w === 'PW' || w === 'PWD' || PASS_PREFIXES.test(w)) {
+  if (
+    /PASSW(OR)?D|PASSPHRASE/.test(w) ||
+    w === 'PASS' ||
+    w === 'PW' ||
+    w === 'PWD' ||
+    PASS_PREFIXES.test(w)
+  ) {
     return ['password', 'PASSWORD'];
   }
   if ((w.includes('SECRET') && !w.includes('SECRETARY')) || w.includes('CREDENTIAL') || w === 'CREDS') {
     return ['secret', w.includes('SECRET') ? 'SECRET' : 'CREDENTIALS'];
   }
   if (w.includes('PRIVATEKEY') || (w === 'PRIVATE' && next === 'KEY')) return ['secret', 'PRIVATE_KEY'];
-  if (w.includes('APIKEY') || (w === 'API' && (next === 'KEY' || next === 'KEYS'))) return ['secret', 'API_KEY'];
+  if (w.includes('APIKEY') || (w === 'API' && (next === 'KEY' || next === 'KEYS')))
+    return ['secret', 'API_KEY'];
   if (w.includes('TOKEN')) return ['token', 'TOKEN'];
   if (['AUTH', 'AUTHORIZATION', 'BEARER', 'OAUTH', 'PEPPER', 'HMAC'].includes(w)) return ['token', w];
   if (/^(ACCESS|SIGNING|ENCRYPTION|MASTER|SESSION|WEBHOOK|JWT)KEY$/.test(w)) return ['token', w];
-  if (['ACCESS', 'SIGNING', 'ENCRYPTION', 'MASTER', 'SESSION', 'WEBHOOK', 'JWT'].includes(w) && next === 'KEY') {
+  if (
+    ['ACCESS', 'SIGNING', 'ENCRYPTION', 'MASTER', 'SESSION', 'WEBHOOK', 'JWT'].includes(w) &&
+    next === 'KEY'
+  ) {
     return ['token', `${w}_KEY`];
   }
   if (w === 'KEY' || w === 'KEYS' || w === 'APPKEY' || w === 'LICENSEKEY') return ['key', 'KEY'];
@@ -100,7 +111,9 @@ export function classifyName(name: string): NameClass | undefined {
   return {
     tier: best[0],
     word: best[1],
-    awsSecret: (has('AWS') && words.some((w) => w.includes('SECRET'))) || (has('SECRET') && has('ACCESS') && has('KEY')),
+    awsSecret:
+      (has('AWS') && words.some((w) => w.includes('SECRET'))) ||
+      (has('SECRET') && has('ACCESS') && has('KEY')),
     datadog: dd
       ? has('APP') || has('APPLICATION') || has('APPKEY')
         ? 'app'

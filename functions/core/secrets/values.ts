@@ -195,14 +195,37 @@ export function isPlaceholderPart(v: string): boolean {
   );
 }
 
-/** A URL without credentials in it (credentials are handled by the URL detector). */
-export function isPlainUrl(v: string): boolean {
-  return /^[a-z][a-z0-9+.-]*:\/\/[^\s]*$/i.test(v) && !/^[a-z][a-z0-9+.-]*:\/\/[^/\s?#]*@/i.test(v);
+/**
+ * A URL. Never a name-based finding: credentials in URLs are the URL detector's job (which knows
+ * about placeholders, templates and `user:user@` local defaults).
+ */
+export function isUrl(v: string): boolean {
+  return /^(jdbc:)?[a-z][a-z0-9+.-]*:\/\/[^\s]*$/i.test(v);
 }
 
-/** A file-system path (`/opt/bootstrap`, `./config.yml`, `~/x`, `C:\x`). */
+/** A file-system path or an object key: `/opt/bootstrap`, `./config.yml`, `~/x`, `C:\x`, `a/b/c.csv`. */
 export function isPath(v: string): boolean {
-  return /^(\.{0,2}\/|~\/)[^\s]*$/.test(v) || /^[A-Za-z]:\\[^\s]*$/.test(v);
+  if (/^(\.{0,2}\/|~\/)[^\s]*$/.test(v) || /^[A-Za-z]:\\[^\s]*$/.test(v)) return true;
+  // `uploads/2024/report.csv`: every segment a word, a number or a file name (a base64 secret
+  // with `/` in it has random segments).
+  if (!v.includes('/')) return false;
+  return v
+    .split('/')
+    .every(
+      (seg) =>
+        seg === '' || isIdentifierLike(seg) || /^\d+$/.test(seg) || /^[\w-]+\.[A-Za-z0-9]{1,5}$/.test(seg),
+    );
+}
+
+/** Public keys and certificates: PEM public keys, OpenSSH public keys, Stripe publishable keys. */
+export function isPublicKey(v: string): boolean {
+  return (
+    /^-----BEGIN (?:RSA |EC |DSA |PGP |SSH2 )?(?:PUBLIC KEY|PUBLIC KEY BLOCK|CERTIFICATE)-----/.test(v) ||
+    /^(?:ssh-(?:rsa|ed25519|dss)|ecdsa-sha2-[\w-]+|sk-ssh-ed25519@openssh\.com) AAAA[A-Za-z0-9+/]+=*(?: \S+)?$/.test(
+      v,
+    ) ||
+    /^pk_(?:live|test)_[0-9A-Za-z]+$/.test(v)
+  );
 }
 
 export function isEmail(v: string): boolean {

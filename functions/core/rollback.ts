@@ -1,0 +1,91 @@
+import type { LedgerRecord } from './ledger.ts';
+import { canonicalJson } from './plan.ts';
+import { functionUrlConfigs, policyFor } from './snapshot.ts';
+import type { Finding, PlanStep, Snapshot } from './types.ts';
+
+/**
+ * Rollback: the inverse of every step a remediation applied, newest first. Pure: the ledger record
+ * says what was done; a fresh snapshot says whether the resource is still as the remediation left it.
+ */
+
+export interface RollbackPlan {
+  executionName: string;
+  functionName?: string;
+  /** Pseudo-findings (one per undone step) so the same executor applies them. */
+  findings: Pick<Finding, 'ruleId' | 'resourceArn' | 'plan'>[];
+  /** Steps that have no inverse: rollback cannot undo them and says so. */
+  irreversible: string[];
+}
+
+export class RollbackError extends Error {
+  override name = 'RollbackError';
+}
+
+export function rollbackPlan(record: LedgerRecord): RollbackPlan {
+  const applied = (record.remediation?.steps ?? []).filter((s) => s.status === 'applied');
+  if (!applied.length) {
+    throw new RollbackError(
+      `execution ${record.executionName} applied no steps (outcome ${record.outcome}); there is nothing to roll back`,
+    );
+  }
+  const findings: RollbackPlan['findings'] = [];
+  const irreversible: string[] = [];
+  for (const s of [...applied].reverse()) {
+    if (!s.inverse) {
+      irreversible.push(`${s.service}:${s.operation} ${JSON.stringify(s.parameters)}`);
+      continue;
+    }
+    const step: PlanStep = {
+      ...s.inverse,
+      reason: `roll back ${s.operation} of execution ${record.executionName}`,
+    };
+    findings.push({
+      ruleId: s.ruleId,
+      resourceArn: s.resourceArn,
+      plan: { steps: [step], preconditions: [] },
+    });
+  }
+  const functionName = applied.map((s) => s.parameters['FunctionName']).find((n) => typeof n === 'string') as
+    | string
+    | undefined;
+  return {
+    executionName: record.executionName,
+    ...(functionName ? { functionName } : {}),
+    findings,
+    irreversible,
+  };
+}
+
+/**
+ * Why rollback must not run: each undone step's target must still be exactly as the remediation
+ * left it (a URL still AWS_IAM with the same CORS; a removed statement still absent). Returns one
+ * line per difference; empty means safe.
+ */
+export function rollbackDrift(record: LedgerRecord, fresh: Snapshot): string[] {
+  const out: string[] = [];
+  for (const s of (record.remediation?.steps ?? []).filter((x) => x.status === 'applied')) {
+    const qualifier = s.parameters['Qualifier'] as string | undefined;
+    const where = qualifier ? `alias ${qualifier}` : '$LATEST';
+    if (s.operation === 'UpdateFunctionUrlConfig') {
+      const url = functionUrlConfigs(fresh).find((u) => u.qualifier === qualifier);
+      const now = url
+        ? { AuthType: url.AuthType, Cors: url.Cors ?? null, InvokeMode: url.InvokeMode ?? null }
+        : null;
+      if (canonicalJson(now) !== canonicalJson(s.after ?? null)) {
+        out.push(`the function URL of ${where} changed since the remediation: now ${JSON.stringify(now)}`);
+      }
+    } else if (s.operation === 'RemovePermission') {
+      const sid = s.parameters['StatementId'];
+      if (policyFor(fresh, qualifier)?.document.Statement.some((st) => st.Sid === sid)) {
+        out.push(`statement ${String(sid)} of ${where} exists again; restoring it would conflict`);
+      }
+    } else if (s.operation === 'AddPermission') {
+      const sid = s.parameters['StatementId'];
+      const st = policyFor(fresh, qualifier)?.document.Statement.find((x) => x.Sid === sid);
+      if (canonicalJson(st ?? null) !== canonicalJson(s.after ?? null)) {
+        out.push(`statement ${String(sid)} of ${where} changed since the remediation`);
+      }
+    }
+  }
+  return out;
+}
