@@ -13,6 +13,7 @@ import {
 import { startEmulator } from '../local/emulator.ts';
 import { LocalGuardrail } from '../local/runtime.ts';
 import { DEMO_REGION, lambdaEvent, PUBLIC_URL_PERMISSIONS, seedFunction } from '../local/seed.ts';
+import { benchSecrets } from './secrets.ts';
 
 /**
  * `npm run bench`: prints numbers, asserts nothing (targets live in the closing notes, not in tests).
@@ -122,3 +123,4 @@ async function perEvent() {
 
 await bundles();
 await perEvent();
+await benchSecrets();

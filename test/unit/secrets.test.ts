@@ -1,4 +1,5 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: `${...}` framework variables are test input here
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
   DETECTOR_IDS,
@@ -373,5 +374,12 @@ describe('scanEnvironment', () => {
   it('takes an empty or odd map', () => {
     expect(scanEnvironment({})).toEqual([]);
     expect(scanEnvironment({ A: null, B: undefined } as unknown as Record<string, string>)).toEqual([]);
+  });
+});
+
+describe('docs/secret-detection.md', () => {
+  it('documents every detector id', () => {
+    const doc = readFileSync(new URL('../../docs/secret-detection.md', import.meta.url), 'utf8');
+    for (const id of DETECTOR_IDS) expect(doc, id).toContain(`\`${id}\``);
   });
 });
