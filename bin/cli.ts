@@ -33,6 +33,14 @@ commands:
   rollback <execution-name | ledger-record.json> [--table t] [--region r] [--profile p] [--endpoint-url u] [--dry-run]
       Undo a remediation from its ledger record: the inverse steps, newest first, only if the resource is
       still as the remediation left it. Exit 0 rolled back (or planned), 1 refused or failed, 2 bad input.
+  scan [--region r1,r2|--all-regions] [--profile p] [--endpoint-url u] [--rules id,...] [--config <file>]
+       [--format table|json|sarif|markdown|html|asff] [--output file] [--concurrency n] [--import]
+      Dry-run scan of every function in the regions: findings and their planned fixes, changing nothing.
+      --import sends the findings to Security Hub (BatchImportFindings). Exit 0 no findings, 1 findings,
+      2 bad input or nothing could be read (see docs/scan-report.md).
+  report --since <date> [--until <date>] [--format table|json|markdown|html] [--table t] [--region r]
+       [--profile p] [--endpoint-url u] [--output file]
+      What the deployed guardrail found, remediated, approved, rejected, expired, exempted and failed, and by whom.
   emulator [--port N]
       Run the local AWS emulator (moto, pinned, in a project-local virtualenv) on loopback until interrupted.
   demo [--keep-going]
@@ -218,6 +226,14 @@ export async function main(
         return await snapshotCommand(rest, io);
       case 'rollback':
         return await rollbackCommand(rest, io);
+      case 'scan': {
+        const { scanCommand } = await import('./scan-commands.ts');
+        return await scanCommand(rest, io, now);
+      }
+      case 'report': {
+        const { reportCommand } = await import('./scan-commands.ts');
+        return await reportCommand(rest, io, now);
+      }
       case 'emulator': {
         const { runEmulatorCommand } = await import('../scripts/local/emulator-cli.ts');
         return await runEmulatorCommand(rest);

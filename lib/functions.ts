@@ -14,8 +14,20 @@ import { wildcardResourceFinding } from './nag.ts';
 /** Repository root (the folder holding package.json and package-lock.json). */
 export const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
 
-/** One Lambda per task state plus the EventBridge ingest; entries are `functions/handlers/<name>.ts`. */
-export const HANDLER_NAMES = ['ingest', 'collect', 'evaluate', 'remediate', 'verify', 'record'] as const;
+/**
+ * One Lambda per task state plus the EventBridge ingest and the approval endpoint; entries are
+ * `functions/handlers/<name>.ts`.
+ */
+export const HANDLER_NAMES = [
+  'ingest',
+  'collect',
+  'evaluate',
+  'remediate',
+  'verify',
+  'record',
+  'request-approval',
+  'approval-callback',
+] as const;
 export type HandlerName = (typeof HANDLER_NAMES)[number];
 
 export function handlerEntry(name: HandlerName): string {

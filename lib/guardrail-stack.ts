@@ -19,10 +19,11 @@ import type { Construct } from 'constructs';
 import type { GuardrailConfig } from '../functions/core/config.ts';
 import { RULES, triggerPrefixes } from '../functions/core/rules/index.ts';
 import type { Rule } from '../functions/core/types.ts';
+import { GuardrailApprovals } from './approvals.ts';
 import { cloudTrailEventPatterns, splitExcludedPrincipals } from './event-pattern.ts';
 import { GuardrailFunction, LOG_RETENTION } from './functions.ts';
 import { type ActionGrant, assertNoWildcardActions, readGrants, remediationGrants } from './permissions.ts';
-import { checkSubstitutions, readAsl } from './state-machine.ts';
+import { checkSubstitutions, deployedAsl } from './state-machine.ts';
 
 export interface GuardrailStackProps extends StackProps {
   /** The validated configuration (`parseConfig` of the `guardrail` context). */
@@ -60,9 +61,17 @@ export class GuardrailStack extends Stack {
   readonly killSwitch: ssm.StringParameter;
   readonly stateMachine: sfn.StateMachine;
   readonly functions: Record<
-    'ingest' | 'collect' | 'evaluate' | 'remediate' | 'verify' | 'record',
+    | 'ingest'
+    | 'collect'
+    | 'evaluate'
+    | 'remediate'
+    | 'verify'
+    | 'record'
+    | 'request-approval'
+    | 'approval-callback',
     GuardrailFunction
   >;
+  readonly approvals: GuardrailApprovals;
   readonly eventRules: events.Rule[];
   readonly ingestTargetDlq: sqs.Queue;
   readonly ingestAsyncDlq: sqs.Queue;
@@ -153,8 +162,12 @@ export class GuardrailStack extends Stack {
     // Ledger: PutItem only (grantWriteData would add BatchWriteItem, UpdateItem and DeleteItem).
     record.addToPolicy(statement(SID.putLedgerRecord, ['dynamodb:PutItem'], [this.ledger.tableArn]));
 
+    // ---- Approvals (docs/approvals.md) ----------------------------------------------------------
+    this.approvals = new GuardrailApprovals(this, 'Approvals', { config, environment: common });
+    const requestApproval = this.approvals.requestApproval;
+
     // ---- State machine --------------------------------------------------------------------------
-    const asl = readAsl();
+    const asl = deployedAsl(config);
     const taskFunctions = { collect, evaluate, remediate, verify, record };
     const substitutions = {
       CollectFunctionArn: collect.fn.functionArn,
@@ -162,6 +175,7 @@ export class GuardrailStack extends Stack {
       RemediateFunctionArn: remediate.fn.functionArn,
       VerifyFunctionArn: verify.fn.functionArn,
       RecordFunctionArn: record.fn.functionArn,
+      RequestApprovalFunctionArn: requestApproval.fn.functionArn,
     };
     checkSubstitutions(asl, substitutions);
 
@@ -182,9 +196,11 @@ export class GuardrailStack extends Stack {
       statement(
         SID.invokeTaskFunctions,
         ['lambda:InvokeFunction'],
-        Object.values(taskFunctions).map((f) => f.fn.functionArn),
+        [...Object.values(taskFunctions), requestApproval].map((f) => f.fn.functionArn),
       ),
     );
+    // Only the approval callback sends task results, and only to this state machine.
+    this.approvals.grantTaskResults(this.stateMachine);
     const smPolicy = this.stateMachine.role.node.tryFindChild('DefaultPolicy');
     if (smPolicy) {
       Validations.of(smPolicy).acknowledge({
@@ -222,7 +238,12 @@ export class GuardrailStack extends Stack {
     this.stateMachine.grantStartExecution(ingest.role);
     // Rejected (malformed) events are recorded in the ledger.
     ingest.addToPolicy(statement(SID.putLedgerRecord, ['dynamodb:PutItem'], [this.ledger.tableArn]));
-    this.functions = { ingest, ...taskFunctions };
+    this.functions = {
+      ingest,
+      ...taskFunctions,
+      'request-approval': requestApproval,
+      'approval-callback': this.approvals.callback,
+    };
 
     // ---- EventBridge ----------------------------------------------------------------------------
     // IAM events are delivered to EventBridge only in us-east-1; an `iam` rule in another region
@@ -252,6 +273,9 @@ export class GuardrailStack extends Stack {
     new CfnOutput(this, 'StateMachineArn', { value: this.stateMachine.stateMachineArn });
     new CfnOutput(this, 'LedgerTableName', { value: this.ledger.tableName });
     new CfnOutput(this, 'KillSwitchParameterName', { value: this.killSwitch.parameterName });
+    new CfnOutput(this, 'ApprovalEndpointUrl', { value: this.approvals.callbackUrl.url });
+    new CfnOutput(this, 'ApprovalsTableName', { value: this.approvals.table.tableName });
+    new CfnOutput(this, 'ApprovalKeySecretArn', { value: this.approvals.keys.secretArn });
   }
 
   /** ARN pattern of every resource of a kind in this account and region. */

@@ -1,5 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { approvalTimeoutSeconds, withApprovalTimeout } from '../functions/core/approval.ts';
+import type { GuardrailConfig } from '../functions/core/config.ts';
 import { PROJECT_ROOT } from './functions.ts';
 
 /** The workflow definition deployed by the stack (JSONPath ASL with `${Name}` placeholders). */
@@ -7,6 +9,14 @@ export const ASL_PATH = join(PROJECT_ROOT, 'state-machines', 'guardrail.asl.json
 
 export function readAsl(path: string = ASL_PATH): string {
   return readFileSync(path, 'utf8');
+}
+
+/** The deployed definition: the ASL with RequestApproval's TimeoutSeconds from `approvalTimeoutHours`. */
+export function deployedAsl(
+  config: Pick<GuardrailConfig, 'approvalTimeoutHours'>,
+  path: string = ASL_PATH,
+): string {
+  return withApprovalTimeout(readAsl(path), approvalTimeoutSeconds(config));
 }
 
 /** Every `${Name}` placeholder in an ASL text, sorted and de-duplicated. */

@@ -27,7 +27,9 @@ export function parseApprovalKeys(secretString: string | undefined): ApprovalKey
   }
   const ok = (v: unknown): v is string => typeof v === 'string' && v.length >= MIN_KEY_LENGTH;
   if (!ok(parsed.current))
-    throw new InvalidApprovalKeyError(`the approval key secret needs "current" of ${MIN_KEY_LENGTH}+ characters`);
+    throw new InvalidApprovalKeyError(
+      `the approval key secret needs "current" of ${MIN_KEY_LENGTH}+ characters`,
+    );
   return { current: parsed.current, ...(ok(parsed.previous) ? { previous: parsed.previous } : {}) };
 }
 
@@ -40,7 +42,9 @@ export async function loadApprovalKeys(
   const cacheKey = `${region}/${secretId}`;
   const hit = cache.get(cacheKey);
   if (hit && !opts.refresh && Date.now() - hit.at < MAX_AGE_MS) return hit.keys;
-  const r = await clients.get(SecretsManagerClient, region).send(new GetSecretValueCommand({ SecretId: secretId }));
+  const r = await clients
+    .get(SecretsManagerClient, region)
+    .send(new GetSecretValueCommand({ SecretId: secretId }));
   const keys = parseApprovalKeys(r.SecretString);
   cache.set(cacheKey, { keys, at: Date.now() });
   return keys;

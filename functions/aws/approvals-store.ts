@@ -85,7 +85,11 @@ export async function approvalForExecution(
   executionName: string,
 ): Promise<ApprovalRecord | undefined> {
   const r = await documentClient(clients, region).send(
-    new GetCommand({ TableName: table, Key: { pk: executionPointerKey(executionName) }, ConsistentRead: true }),
+    new GetCommand({
+      TableName: table,
+      Key: { pk: executionPointerKey(executionName) },
+      ConsistentRead: true,
+    }),
   );
   const id = (r.Item as { approvalId?: string } | undefined)?.approvalId;
   return id ? getApproval(clients, region, table, id) : undefined;
@@ -135,7 +139,9 @@ export async function markNotified(
   );
 }
 
-export type DecideResult = { decided: true; record: ApprovalRecord } | { decided: false; current?: ApprovalRecord };
+export type DecideResult =
+  | { decided: true; record: ApprovalRecord }
+  | { decided: false; current?: ApprovalRecord };
 
 /**
  * PENDING -> APPROVED/REJECTED, only if still PENDING and not past its expiry: the single-use step.

@@ -16,7 +16,11 @@ export async function sendTaskResult(clients: AwsClients, region: string, r: Tas
     await sfn.send(new SendTaskSuccessCommand({ taskToken: r.taskToken, output: JSON.stringify(r.output) }));
   } else {
     await sfn.send(
-      new SendTaskFailureCommand({ taskToken: r.taskToken, error: r.error.slice(0, 256), cause: r.cause.slice(0, 32768) }),
+      new SendTaskFailureCommand({
+        taskToken: r.taskToken,
+        error: r.error.slice(0, 256),
+        cause: r.cause.slice(0, 32768),
+      }),
     );
   }
 }

@@ -51,6 +51,36 @@ interface Doc {
   current: Json;
   /** Set when a step touched the document in a way this preview cannot model. */
   unknown?: string;
+  /** Policies are diffed statement by statement (a line diff mixes up similar statements). */
+  kind?: 'policy';
+}
+
+const indent = (text: string, by: string) => text.split('\n').map((l) => `${by}${l}`);
+
+/** A policy diff by statement: kept statements as context, removed ones `-`, added ones `+`. */
+function policyDiff(before: Json, after: Json): DocumentDiff['lines'] {
+  const list = (d: Json) => ((d as { Statement?: Statement[] } | null)?.Statement ?? []) as Statement[];
+  const key = (st: Statement) => JSON.stringify(st);
+  const b = list(before);
+  const a = list(after);
+  const kept = new Set(a.map(key));
+  const old = new Set(b.map(key));
+  const out: DocumentDiff['lines'] = [];
+  if (!b.length && !a.length) return [{ op: ' ', text: '(none)' }];
+  out.push(
+    { op: ' ', text: '{' },
+    { op: ' ', text: '  "Version": "2012-10-17",' },
+    { op: ' ', text: '  "Statement": [' },
+  );
+  for (const st of b) {
+    const op = kept.has(key(st)) ? ' ' : '-';
+    for (const text of indent(pretty(st), '    ')) out.push({ op, text });
+  }
+  for (const st of a)
+    if (!old.has(key(st))) for (const text of indent(pretty(st), '    ')) out.push({ op: '+', text });
+  out.push({ op: ' ', text: '  ]' }, { op: ' ', text: '}' });
+  if (!a.length) out.push({ op: '+', text: '(no statements left: the function has no resource policy)' });
+  return out;
 }
 
 const where = (fn: string, qualifier?: string) => (qualifier ? `${fn}:${qualifier}` : `${fn} ($LATEST)`);
@@ -95,12 +125,13 @@ export function previewApproval(
         title: `Resource policy of ${where(fn, qualifier)}`,
         before: policyDoc(statements),
         current: policyDoc(statements),
+        kind: 'policy',
       };
       docs.set(key, d);
     }
     return d;
   };
-  const statementsOf = (d: Doc) => [...(((d.current as { Statement?: Statement[] }) ?? {}).Statement ?? [])];
+  const statementsOf = (d: Doc) => [...((d.current as { Statement?: Statement[] } | null)?.Statement ?? [])];
 
   const previewStep = (step: Finding['plan']['steps'][number]): StepPreview => {
     const p = step.parameters;
@@ -169,10 +200,13 @@ export function previewApproval(
   }));
   const diffs: DocumentDiff[] = [...docs.values()].map((d) => ({
     title: d.unknown ? `${d.title} (partly: ${d.unknown})` : d.title,
-    lines: diffLines(
-      d.before === null ? '(none)' : pretty(d.before),
-      d.current === null ? '(none)' : pretty(d.current),
-    ),
+    lines:
+      d.kind === 'policy'
+        ? policyDiff(d.before, d.current)
+        : diffLines(
+            d.before === null ? '(none)' : pretty(d.before),
+            d.current === null ? '(none)' : pretty(d.current),
+          ),
   }));
   return { findings: out, diffs };
 }

@@ -168,6 +168,8 @@ export interface EmailMessage {
   subject: string;
   html: string;
   text: string;
+  /** The approval link in this message (the local runtime prints it; SES ignores it). */
+  link?: string;
 }
 
 export function approvalEmail(args: {
@@ -198,7 +200,7 @@ export function approvalEmail(args: {
     '',
     subjectText(s, expiresAt),
   ].join('\n');
-  return { from: args.from, to: args.approver, subject: `[Lambda Guardrail] ${title}`, html, text };
+  return { from: args.from, to: args.approver, subject: `[Lambda Guardrail] ${title}`, html, text, link: url };
 }
 
 export function expiredEmail(args: {

@@ -320,3 +320,23 @@ export function stepLabel(s: Pick<PlanStep, 'service' | 'operation' | 'parameter
   const target = s.parameters['StatementId'] ?? s.parameters['Qualifier'] ?? s.parameters['FunctionName'];
   return `${s.service}:${s.operation}${typeof target === 'string' ? ` ${target}` : ''}`;
 }
+
+// ---- the state machine --------------------------------------------------------------------------
+
+/** The `.waitForTaskToken` state that waits for a decision. */
+export const APPROVAL_STATE = 'RequestApproval';
+
+/**
+ * The ASL text with the approval state's `TimeoutSeconds` set. The file keeps a literal default
+ * (72 h) so it is valid JSON and valid ASL as written; the deployment (lib/state-machine.ts) and the
+ * local runtime set the configured value. Unchanged text when the value is already the same.
+ */
+export function withApprovalTimeout(aslText: string, seconds: number): string {
+  if (!Number.isInteger(seconds) || seconds < 1) throw new Error('the approval timeout must be a positive integer');
+  const def = JSON.parse(aslText) as { States?: Record<string, { TimeoutSeconds?: number }> };
+  const state = def.States?.[APPROVAL_STATE];
+  if (!state) throw new Error(`the state machine has no ${APPROVAL_STATE} state`);
+  if (state.TimeoutSeconds === seconds) return aslText;
+  state.TimeoutSeconds = seconds;
+  return JSON.stringify(def, null, 2);
+}

@@ -9,6 +9,7 @@ import './zod.ts';
  */
 
 const mode = z.enum(MODES as unknown as ['report', 'approve', 'auto']);
+const LAYER_VERSION_ARN = /^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:layer:[A-Za-z0-9_-]+:\d+$/;
 const ruleIds = new Set(RULES.map((r) => r.id));
 
 export const configSchema = z
@@ -66,6 +67,50 @@ export const configSchema = z
     approvalSender: z._default(
       z.nullable(z.string().check(z.email('must be an email address'), z.maxLength(254))),
       null,
+    ),
+    /**
+     * LAMBDA.ENV.SECRET remediation (docs/secret-remediation.md): secrets are created as
+     * `<namePrefix><function>/<VARIABLE>`, encrypted with `kmsKeyArn` (null: aws/secretsmanager), and
+     * the AWS Parameters and Secrets Lambda Extension layer for the function's architecture is added
+     * when `extensionLayerArns` names one.
+     */
+    secrets: z.prefault(
+      z.strictObject({
+        namePrefix: z._default(
+          z
+            .string()
+            .check(
+              z.regex(
+                /^[A-Za-z0-9_+=.@-][A-Za-z0-9/_+=.@-]{0,199}$/,
+                'must be 1-200 of the characters Secrets Manager allows in names (A-Z a-z 0-9 / _ + = . @ -), not starting with /',
+              ),
+            ),
+          'lambda-guardrail/',
+        ),
+        kmsKeyArn: z._default(
+          z.nullable(
+            z
+              .string()
+              .check(
+                z.regex(
+                  /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[A-Za-z0-9-]+$/,
+                  'must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>), not an alias',
+                ),
+              ),
+          ),
+          null,
+        ),
+        extensionLayerArns: z._default(
+          z.nullable(
+            z.strictObject({
+              x86_64: z.optional(z.string().check(z.regex(LAYER_VERSION_ARN, 'must be a layer version ARN'))),
+              arm64: z.optional(z.string().check(z.regex(LAYER_VERSION_ARN, 'must be a layer version ARN'))),
+            }),
+          ),
+          null,
+        ),
+      }),
+      {},
     ),
   })
   .check(

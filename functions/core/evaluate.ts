@@ -59,7 +59,7 @@ export function evaluate(input: EvaluateInput): Evaluation {
       });
       continue;
     }
-    const r = rule.evaluate(snapshot, { now, ...(event ? { event } : {}) });
+    const r = rule.evaluate(snapshot, { now, config, ...(event ? { event } : {}) });
     if (r.status !== 'NON_COMPLIANT') {
       results.push({
         ruleId: rule.id,

@@ -9,7 +9,8 @@ export interface AppliedStep {
   operation: string;
   /** The request as sent, with deferred values shown as their references (never the resolved secret). */
   parameters: Record<string, unknown>;
-  status: 'applied' | 'failed' | 'skipped';
+  /** `undone`: applied, then undone again because a later step of the same all-or-nothing plan failed. */
+  status: 'applied' | 'failed' | 'skipped' | 'undone';
   /** The state the step changed, before and after (statement, URL config, ...). */
   before?: unknown;
   after?: unknown;
@@ -23,6 +24,12 @@ export interface Remediation {
   /** Why the resource counts as changed (failed preconditions, different plan). */
   drift?: string[];
   error?: string;
+  /**
+   * The calls that undid the applied steps of an all-or-nothing plan after one of its steps failed
+   * (newest first). If one of them failed, the steps it should have undone stay `applied`, with their
+   * inverses, for `guardrail rollback`.
+   */
+  undo?: AppliedStep[];
 }
 
 export interface Verification {

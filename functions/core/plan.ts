@@ -36,7 +36,8 @@ const functionWrites = new Set([
  * Orders steps across findings and makes RevisionIds honest: a literal RevisionId is only valid for
  * the first write to a function, since every write changes it. Later permission steps on the same
  * function get `{fromPolicyRevision}`, which the executor resolves by re-reading the policy and
- * checking that only this plan's earlier steps changed it. Returns new findings; input is untouched.
+ * checking that only this plan's earlier steps changed it; a later UpdateFunctionConfiguration gets
+ * `{fromFunctionRevision}` (re-read, after checking that the environment is still the one read). Returns new findings; input is untouched.
  */
 export function sequencePlans<T extends Pick<Finding, 'plan'>>(findings: readonly T[]): T[] {
   const written = new Set<string>();
@@ -48,6 +49,17 @@ export function sequencePlans<T extends Pick<Finding, 'plan'>>(findings: readonl
         const key = actionKeyOf(step);
         const fn = functionOf(step);
         let out = step;
+        if (
+          key === 'lambda:UpdateFunctionConfiguration' &&
+          written.has(fn) &&
+          typeof step.parameters['RevisionId'] === 'string'
+        ) {
+          // The function's RevisionId changes with every write: re-read it right before this step.
+          out = {
+            ...step,
+            parameters: { ...step.parameters, RevisionId: { fromFunctionRevision: { FunctionName: fn } } },
+          };
+        }
         if (policyWrites.has(key) && written.has(fn) && typeof step.parameters['RevisionId'] === 'string') {
           out = {
             ...step,

@@ -2,6 +2,7 @@
  * The contracts every layer shares. These shapes are public: `guardrail evaluate` prints them,
  * the ledger stores them and later rules build on them. Change them only in a compatible way.
  */
+import type { GuardrailConfig } from './config.ts';
 
 export type Mode = 'auto' | 'approve' | 'report';
 export const MODES: readonly Mode[] = ['report', 'approve', 'auto'];
@@ -70,7 +71,20 @@ export type DeferredValue =
   | { fromEnvironment: string }
   /** The resource policy's RevisionId, read right before the step; the executor first checks that
    * the policy differs from the evaluated one only by this plan's earlier steps. */
-  | { fromPolicyRevision: { FunctionName: string; Qualifier?: string } };
+  | { fromPolicyRevision: { FunctionName: string; Qualifier?: string } }
+  /** The function's RevisionId, read right before the step; the executor first checks that the
+   * function's environment is still the one this plan read (earlier steps of the plan wrote to the function). */
+  | { fromFunctionRevision: { FunctionName: string } }
+  /** The ARN Secrets Manager returned for the secret of this name, created by an earlier step of the
+   * same plan (an ARN ends with 6 random characters, so it is only known once the secret exists). */
+  | { fromSecretArn: string }
+  /** The function's whole environment map as it is when the step runs, with `remove` taken out and
+   * `set` put in (values there may be deferred too). Other variables travel by reference only. */
+  | { fromEnvironmentWith: { remove: string[]; set: Record<string, unknown> } }
+  /** The current value of a secret (`GetSecretValue` when the step runs; rollback only, never stored). */
+  | { fromSecretValue: unknown }
+  /** The JSON text of this value after its deferred values are resolved (IAM policy documents). */
+  | { jsonOf: unknown };
 
 export interface PlanStep {
   /** AWS service, as in the IAM action prefix: `lambda`, `iam`, ... */
@@ -98,6 +112,11 @@ export interface Precondition {
 export interface Plan {
   steps: PlanStep[];
   preconditions: Precondition[];
+  /**
+   * All or nothing: if a step fails after earlier steps of this plan were applied, the executor
+   * undoes those steps (their inverses, newest first) before it reports the failure.
+   */
+  atomic?: boolean;
 }
 
 export type ExemptionStatus = 'active' | 'expired' | 'invalid';
@@ -141,6 +160,8 @@ export interface RuleContext {
   /** ISO time of evaluation; rules never read the clock. */
   now: string;
   event?: NormalizedEvent;
+  /** The validated configuration, for rules whose plans depend on it (secret names, KMS key, layer). */
+  config?: GuardrailConfig;
 }
 
 export interface Rule {

@@ -67,7 +67,9 @@ function respond(page: PageResult, extra: Record<string, string> = {}): UrlRespo
   };
 }
 
-type Checked = { ok: true; link: ApprovalLink; record: ApprovalRecord; keys: ApprovalKeys } | { ok: false; page: PageResult };
+type Checked =
+  | { ok: true; link: ApprovalLink; record: ApprovalRecord; keys: ApprovalKeys }
+  | { ok: false; page: PageResult };
 
 const refuse = (kind: RefusalKind, detail?: string): { ok: false; page: PageResult } => ({
   ok: false,
@@ -93,13 +95,15 @@ async function check(d: HandlerDeps, ev: UrlEvent): Promise<Checked> {
     if (!verifyLinkSignature(keys, link, signature)) return refuse('forged');
   }
   const now = Date.parse(d.now());
-  if (link.expires * 1000 <= now) return refuse('expired', `It expired at ${new Date(link.expires * 1000).toISOString()}.`);
+  if (link.expires * 1000 <= now)
+    return refuse('expired', `It expired at ${new Date(link.expires * 1000).toISOString()}.`);
   if (!isApprover(d.config.approvers, link.approver)) return refuse('not-approver');
   const record = await getApproval(d.clients, d.homeRegion, table, link.approvalId);
   if (!record) return refuse('not-found');
   if (!isApprover(record.approvers, link.approver)) return refuse('not-approver');
   if (Math.floor(Date.parse(record.expiresAt) / 1000) !== link.expires) return refuse('forged');
-  if (record.status === 'APPROVED' || record.status === 'REJECTED') return refuse('already-decided', decidedDetail(record));
+  if (record.status === 'APPROVED' || record.status === 'REJECTED')
+    return refuse('already-decided', decidedDetail(record));
   if (record.status === 'EXPIRED') return refuse('timed-out');
   if (Date.parse(record.expiresAt) <= now) return refuse('expired', `It expired at ${record.expiresAt}.`);
   return { ok: true, link, record, keys };
@@ -161,7 +165,8 @@ async function decide(d: HandlerDeps, ev: UrlEvent): Promise<PageResult> {
   if (!r.decided) {
     const cur = r.current;
     if (!cur) return refusalPage('not-found');
-    if (cur.status === 'APPROVED' || cur.status === 'REJECTED') return refusalPage('already-decided', decidedDetail(cur));
+    if (cur.status === 'APPROVED' || cur.status === 'REJECTED')
+      return refusalPage('already-decided', decidedDetail(cur));
     if (cur.status === 'EXPIRED') return refusalPage('timed-out');
     return refusalPage('expired', `It expired at ${cur.expiresAt}.`);
   }
@@ -199,10 +204,17 @@ async function decide(d: HandlerDeps, ev: UrlEvent): Promise<PageResult> {
       return refusalPage('timed-out');
     }
     await undoDecision(d.clients, d.homeRegion, table, record.approvalId, status, decidedAt);
-    logger.error('could not send the decision to the workflow', { approvalId: record.approvalId, error: errorName(err) });
+    logger.error('could not send the decision to the workflow', {
+      approvalId: record.approvalId,
+      error: errorName(err),
+    });
     return refusalPage('unavailable');
   }
-  logger.info('approval decided', { approvalId: record.approvalId, decision: status, decidedBy: link.approver });
+  logger.info('approval decided', {
+    approvalId: record.approvalId,
+    decision: status,
+    decidedBy: link.approver,
+  });
   return decidedPage({
     subject: record.subject,
     result: {
@@ -223,9 +235,15 @@ export const makeApprovalCallback =
     ev.headers = Object.fromEntries(Object.entries(ev.headers).map(([k, v]) => [k.toLowerCase(), v]));
     const method = ev.requestContext.http.method.toUpperCase();
     if (method === 'OPTIONS') {
-      return { statusCode: 204, headers: { ...SECURITY_HEADERS, Allow: ALLOW }, body: '', isBase64Encoded: false };
+      return {
+        statusCode: 204,
+        headers: { ...SECURITY_HEADERS, Allow: ALLOW },
+        body: '',
+        isBase64Encoded: false,
+      };
     }
-    if (method !== 'GET' && method !== 'HEAD' && method !== 'POST') return respond(refusalPage('method'), { Allow: ALLOW });
+    if (method !== 'GET' && method !== 'HEAD' && method !== 'POST')
+      return respond(refusalPage('method'), { Allow: ALLOW });
     try {
       const d = deps();
       const page = method === 'POST' ? await decide(d, ev) : await view(d, ev);

@@ -1,7 +1,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { createClients } from '../aws/clients.ts';
-import type { TaskResult } from '../aws/task-result.ts';
 import type { Deps } from '../aws/target.ts';
+import type { TaskResult } from '../aws/task-result.ts';
 import type { EmailMessage } from '../core/approval-render.ts';
 import { parseConfig } from '../core/config.ts';
 import type { NormalizedEvent } from '../core/types.ts';

@@ -70,7 +70,8 @@ async function request(d: HandlerDeps, i: z.output<typeof requestInput>) {
   const table = required(d.approvalsTable, 'APPROVALS_TABLE');
   const evaluation = i.evaluation as unknown as Evaluation;
   const findings = findingsNeedingApproval(evaluation.findings);
-  if (!findings.length) throw new ApprovalStateError('RequestApproval ran without findings that need approval');
+  if (!findings.length)
+    throw new ApprovalStateError('RequestApproval ran without findings that need approval');
   if (!d.config.approvers.length) throw new ApprovalStateError('no approvers are configured');
   const sender = required(d.config.approvalSender, 'approvalSender');
   const baseUrl = required(d.approvalBaseUrl, 'APPROVAL_BASE_URL');
@@ -79,7 +80,10 @@ async function request(d: HandlerDeps, i: z.output<typeof requestInput>) {
   let record = await approvalForExecution(d.clients, d.homeRegion, table, i.executionName);
   if (record) {
     // A retry of this task: same approval, new token.
-    if (record.status !== 'PENDING' || !(await replaceTaskToken(d.clients, d.homeRegion, table, record.approvalId, i.taskToken))) {
+    if (
+      record.status !== 'PENDING' ||
+      !(await replaceTaskToken(d.clients, d.homeRegion, table, record.approvalId, i.taskToken))
+    ) {
       throw new ApprovalStateError(`approval ${record.approvalId} is already ${record.status}`);
     }
   } else {
@@ -104,7 +108,9 @@ async function request(d: HandlerDeps, i: z.output<typeof requestInput>) {
     const send = mailer(d);
     for (const approver of record.approvers) {
       const url = approvalUrl(baseUrl, keys.current, { approvalId: record.approvalId, expires, approver });
-      await send(approvalEmail({ subject: record.subject, approver, from: sender, url, expiresAt: record.expiresAt }));
+      await send(
+        approvalEmail({ subject: record.subject, approver, from: sender, url, expiresAt: record.expiresAt }),
+      );
     }
     await markNotified(d.clients, d.homeRegion, table, record.approvalId, d.now());
   }
@@ -132,15 +138,25 @@ async function expire(d: HandlerDeps, i: z.output<typeof expireInput>) {
     const send = mailer(d);
     for (const approver of record.approvers) {
       try {
-        await send(expiredEmail({ subject: record.subject, approver, from: d.config.approvalSender, expiredAt }));
+        await send(
+          expiredEmail({ subject: record.subject, approver, from: d.config.approvalSender, expiredAt }),
+        );
         notified++;
       } catch (err) {
         // Telling approvers is best effort: the expiry is recorded either way.
-        logger.warn('could not send the expiry notice', { approvalId: record.approvalId, error: (err as Error).name });
+        logger.warn('could not send the expiry notice', {
+          approvalId: record.approvalId,
+          error: (err as Error).name,
+        });
       }
     }
   }
-  logger.info('approval expired', { approvalId: record.approvalId, executionName: i.executionName, before, notified });
+  logger.info('approval expired', {
+    approvalId: record.approvalId,
+    executionName: i.executionName,
+    before,
+    notified,
+  });
   return { decision: 'expired' as const, approvalId: record.approvalId, expiredAt, notified };
 }
 

@@ -1,8 +1,10 @@
+import { relative } from 'node:path';
 import { GetFunctionUrlConfigCommand, GetPolicyCommand } from '@aws-sdk/client-lambda';
+import type { EmailMessage } from '../../functions/core/approval-render.ts';
 import type { LedgerRecord } from '../../functions/core/ledger.ts';
 import { parsePolicyDocument } from '../../functions/core/policy.ts';
 import { stepLine } from '../../functions/core/render.ts';
-import { startEmulator } from './emulator.ts';
+import { REPO_ROOT, startEmulator } from './emulator.ts';
 import { LocalGuardrail } from './runtime.ts';
 import {
   DEMO_ACCOUNT,
@@ -77,6 +79,107 @@ function printRecord(io: Io, record: LedgerRecord | undefined) {
   }
   for (const d of record.remediation?.drift ?? []) io.out(`  drift: ${d}`);
   if (record.verification) io.out(`  verified: ${record.verification.verified}`);
+  const a = record.approval;
+  if (a) {
+    io.out(
+      a.decision === 'expired'
+        ? `  approval: expired at ${a.expiredAt} (${a.notified ?? 0} approver(s) told); nothing that needed approval was applied`
+        : `  approval: ${a.decision} by ${a.decidedBy} at ${a.decidedAt}${a.comment ? ` ("${a.comment}")` : ''}`,
+    );
+  }
+}
+
+/** How long the interactive demo waits for a decision on the page. */
+export const DEMO_APPROVAL_SECONDS = 90;
+const APPROVERS = ['security-lead@example.com', 'platform-oncall@example.com'];
+
+/** Decides like a person: opens the link, reads the form on the page, presses Approve. */
+async function approveThroughThePage(io: Io, link: string, comment: string): Promise<void> {
+  const page = await fetch(link, { headers: { accept: 'text/html' } });
+  const html = await page.text();
+  io.out(`  GET the link -> HTTP ${page.status}: the page shows the plan; nothing is decided by opening it`);
+  const csrf = /<input type="hidden" name="csrf" value="([^"]+)">/.exec(html)?.[1];
+  if (!csrf) throw new Error(`the approval page has no form (HTTP ${page.status})`);
+  const post = await fetch(link, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/x-www-form-urlencoded',
+      origin: new URL(link).origin,
+      'sec-fetch-site': 'same-origin',
+    },
+    body: new URLSearchParams({ csrf, comment, decision: 'approve' }).toString(),
+  });
+  const title = /<h1>([^<]*)<\/h1>/.exec(await post.text())?.[1];
+  io.out(`  POST the form (Approve) -> HTTP ${post.status}: ${title}`);
+}
+
+async function approvalScenario(io: Io, endpoint: string, autoApprove: boolean): Promise<number> {
+  io.out('\n== Scenario 5: a finding that needs a person, approved by email link ==');
+  const links: EmailMessage[] = [];
+  const guardrail = new LocalGuardrail({
+    endpoint,
+    region: DEMO_REGION,
+    logLevel: 'SILENT',
+    config: {
+      rules: { 'LAMBDA.URL.PUBLIC': { mode: 'approve' } },
+      approvers: APPROVERS,
+      approvalSender: 'lambda-guardrail@example.com',
+      // Interactive: a short wait so the demo always ends; with --approve the default applies.
+      ...(autoApprove ? {} : { approvalTimeoutHours: DEMO_APPROVAL_SECONDS / 3600 }),
+    },
+    approvals: { onEmail: (m) => links.push(m) },
+  });
+  try {
+    await guardrail.setup();
+    io.out(`config: LAMBDA.URL.PUBLIC in approve mode; approvers ${APPROVERS.join(', ')}`);
+    const fn = 'billing-api';
+    await seedFunction(endpoint, {
+      name: fn,
+      url: { authType: 'NONE' },
+      permissions: [
+        ...PUBLIC_URL_PERMISSIONS,
+        { StatementId: 'backdoor', Action: 'lambda:InvokeFunction', Principal: '*' },
+      ],
+    });
+    io.out(
+      `seeded ${fn}: URL AuthType ${await urlAuthType(endpoint, fn)}; statements ${(await policySids(endpoint, fn)).join(', ')}`,
+    );
+    const r = await guardrail.ingest(
+      lambdaEvent('CreateFunctionUrlConfig', { functionName: fn, authType: 'NONE' }),
+    );
+    if (r.status !== 'started') throw new Error(`ingest did not start an execution: ${r.status}`);
+    const name = r.executionName!;
+    io.out(
+      `event CreateFunctionUrlConfig -> ingest: started; execution ${name}: ${guardrail.executions.get(name)?.status}`,
+    );
+    for (const m of links) {
+      io.out(`  email to ${m.to} in ${relative(REPO_ROOT, guardrail.outbox!.dir)}/`);
+      io.out(`approval link for ${m.to}: ${m.link}`);
+    }
+    if (autoApprove) {
+      io.out(`--approve: deciding as ${links[0].to}, through the page, like a person`);
+      await approveThroughThePage(io, links[0].link!, 'approved by the demo (--approve)');
+      const second = await fetch(links[1].link!);
+      await second.arrayBuffer();
+      io.out(
+        `  the other approver's link now -> HTTP ${second.status} (already decided: each approval is single use)`,
+      );
+    } else {
+      const until = new Date(Date.now() + DEMO_APPROVAL_SECONDS * 1000).toISOString();
+      io.out(
+        `Open an approval link above in a browser and press Approve or Reject. Waiting until ${until} (${DEMO_APPROVAL_SECONDS} s); without a decision nothing that needs approval is applied. Run with --approve to decide automatically.`,
+      );
+    }
+    const done = await guardrail.completion(name)!;
+    io.out(`  execution ${name}: ${done.status}, states ${done.states.join(' > ')}`);
+    printRecord(io, await guardrail.ledgerRecord(name));
+    io.out(
+      `after: URL AuthType ${await urlAuthType(endpoint, fn)}; statements ${(await policySids(endpoint, fn)).join(', ') || '(none)'}`,
+    );
+    return done.status === 'SUCCEEDED' ? 0 : 1;
+  } finally {
+    await guardrail.close();
+  }
 }
 
 export async function runDemo(argv: string[], io: Io): Promise<number> {
@@ -181,9 +284,13 @@ export async function runDemo(argv: string[], io: Io): Promise<number> {
     const br = await guardrail.ingest(bad);
     io.out(`malformed event -> ingest: ${br.status} (${'reason' in br ? br.reason : ''})`);
 
+    const approvalFailed = await approvalScenario(io, endpoint, argv.includes('--approve'));
+
     const failed = [...guardrail.executions.values()].filter((e) => e.status !== 'SUCCEEDED');
-    io.out(`\nDemo finished: ${guardrail.executions.size} execution(s), ${failed.length} failed.`);
-    return failed.length ? 1 : 0;
+    io.out(
+      `\nDemo finished: ${guardrail.executions.size + 1} execution(s), ${failed.length + approvalFailed} failed.`,
+    );
+    return failed.length || approvalFailed ? 1 : 0;
   } finally {
     await emulator.stop();
   }

@@ -14,6 +14,8 @@ moto at start-up, and each patch says which AWS behaviour it restores. The integ
    list, so every RevisionId is rejected; AWS accepts the current one and rejects others with
    PreconditionFailedException.
 4. RemovePermission: moto keeps the policy's RevisionId; AWS issues a new one on every change.
+5. ListFunctions: moto returns every function in one response; AWS returns at most 50 per page
+   (fewer with MaxItems) with a NextMarker, so a caller that does not paginate misses functions.
 
 Imported by the emulator bootstrap in scripts/local/emulator.ts.
 """
@@ -55,3 +57,33 @@ def _del_statement(self, sid, revision=""):
 
 _Policy.decode_policy = _decode_policy
 _Policy.del_statement = _del_statement
+
+
+# 5. ListFunctions pages like AWS: at most 50 functions per response (MaxItems lowers it), NextMarker
+#    when more remain, Marker to continue. The marker is opaque to callers (here: the next index).
+from moto.awslambda import responses as lambda_responses  # noqa: E402
+
+_LIST_FUNCTIONS_PAGE = 50
+_orig_list_functions = lambda_responses.LambdaResponse.list_functions
+
+
+def _list_functions(self):
+    import json
+
+    body = json.loads(_orig_list_functions(self))
+    functions = body.get("Functions", [])
+    q = self.querystring
+    try:
+        size = int(q.get("MaxItems", [_LIST_FUNCTIONS_PAGE])[0])
+    except (TypeError, ValueError):
+        size = _LIST_FUNCTIONS_PAGE
+    size = max(1, min(size, _LIST_FUNCTIONS_PAGE))
+    marker = q.get("Marker", [None])[0]
+    start = int(marker) if marker and str(marker).isdigit() else 0
+    page = {"Functions": functions[start : start + size]}
+    if start + size < len(functions):
+        page["NextMarker"] = str(start + size)
+    return json.dumps(page)
+
+
+lambda_responses.LambdaResponse.list_functions = _list_functions

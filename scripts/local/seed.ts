@@ -20,7 +20,7 @@ export const DEMO_ACCOUNT = '123456789012'; // moto's default account
 export const DEMO_REGION = 'us-east-1';
 
 /** A minimal valid zip (one index.js) so CreateFunction accepts the code; the emulator never runs it. */
-const ZIP = Buffer.from(
+export const ZIP = Buffer.from(
   'UEsDBBQAAAAAAA2cel2+gFdmLAAAACwAAAAIAAAAaW5kZXguanNleHBvcnRzLmhhbmRsZXI9YXN5bmMoKT0+KHtzdGF0dXNDb2RlOjIwMH0pO1BLAQIUAxQAAAAAAA2cel2+gFdmLAAAACwAAAAIAAAAAAAAAAAAAACAAQAAAABpbmRleC5qc1BLBQYAAAAAAQABADYAAABSAAAAAAA=',
   'base64',
 );
@@ -58,6 +58,8 @@ export async function ensureRole(endpoint: string, name = 'guardrail-demo-execut
 
 export interface SeedFunctionOptions {
   name: string;
+  /** Execution role ARN (default: the shared demo role, created on first use). */
+  role?: string;
   tags?: Record<string, string>;
   environment?: Record<string, string>;
   url?: { authType: 'NONE' | 'AWS_IAM'; cors?: Record<string, unknown> };
@@ -66,7 +68,7 @@ export interface SeedFunctionOptions {
 
 export async function seedFunction(endpoint: string, opts: SeedFunctionOptions): Promise<string> {
   const { lambda } = emulatorClients(endpoint);
-  const role = await ensureRole(endpoint);
+  const role = opts.role ?? (await ensureRole(endpoint));
   const fn = await lambda.send(
     new CreateFunctionCommand({
       FunctionName: opts.name,

@@ -29,7 +29,16 @@ describe('cdk.json', () => {
   it('holds a valid guardrail config with every key written out', () => {
     const config = cdkJsonContext().guardrail;
     expect(Object.keys(config as object).sort()).toEqual(
-      ['excludedPrincipals', 'homeRegion', 'killSwitchParameter', 'mode', 'rules'].sort(),
+      [
+        'excludedPrincipals',
+        'homeRegion',
+        'killSwitchParameter',
+        'mode',
+        'rules',
+        'approvers',
+        'approvalTimeoutHours',
+        'approvalSender',
+      ].sort(),
     );
     expect(parseConfig(config)).toEqual(config);
   });

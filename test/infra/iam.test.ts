@@ -117,7 +117,7 @@ describe('IAM: exact statements per role', () => {
     );
   });
 
-  it('state machine: InvokeFunction on exactly the five task functions (unqualified), plus logging/tracing', () => {
+  it('state machine: InvokeFunction on exactly the six task functions (unqualified), plus logging/tracing', () => {
     const smRole = logicalIdOf(
       built,
       stack.stateMachine.role as unknown as { node: { defaultChild?: unknown } },
@@ -125,9 +125,9 @@ describe('IAM: exact statements per role', () => {
     const statements = roleStatements(json, smRole);
     const invoke = statements.find((s) => s.Sid === SID.invokeTaskFunctions);
     expect(invoke?.Action).toBe('lambda:InvokeFunction');
-    const expected = (['collect', 'evaluate', 'remediate', 'verify', 'record'] as const).map((n) =>
-      getAtt(logicalIdOf(built, fns[n].fn)),
-    );
+    const expected = (
+      ['collect', 'evaluate', 'remediate', 'verify', 'record', 'request-approval'] as const
+    ).map((n) => getAtt(logicalIdOf(built, fns[n].fn)));
     expect(sorted(asArray(invoke?.Resource).map((r) => JSON.stringify(r)))).toEqual(
       sorted(expected.map((r) => JSON.stringify(r))),
     );

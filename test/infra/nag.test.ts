@@ -80,6 +80,7 @@ describe('cdk-nag AwsSolutions', () => {
     expect(ids).toEqual([
       'AwsSolutions-IAM5[Resource::*]',
       'AwsSolutions-IAM5[Resource::arn:aws:lambda:us-east-1:<AWS::AccountId>:function:*]',
+      'AwsSolutions-SMG4',
       'AwsSolutions-SQS3',
     ]);
   });

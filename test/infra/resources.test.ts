@@ -119,11 +119,16 @@ describe('stack', () => {
     expect(s.stack.account).toBe('123456789012');
   });
 
-  it('outputs the state machine ARN, the ledger table name and the kill-switch parameter name', () => {
+  it('outputs the state machine ARN, the ledger table, the kill-switch parameter and the approval endpoint', () => {
     expect(json.Outputs).toEqual({
       StateMachineArn: { Value: { Ref: logicalIdOf(built, stack.stateMachine) } },
       LedgerTableName: { Value: { Ref: logicalIdOf(built, stack.ledger) } },
       KillSwitchParameterName: { Value: { Ref: logicalIdOf(built, stack.killSwitch) } },
+      ApprovalEndpointUrl: {
+        Value: { 'Fn::GetAtt': [logicalIdOf(built, stack.approvals.callbackUrl), 'FunctionUrl'] },
+      },
+      ApprovalsTableName: { Value: { Ref: logicalIdOf(built, stack.approvals.table) } },
+      ApprovalKeySecretArn: { Value: { Ref: logicalIdOf(built, stack.approvals.keys) } },
     });
   });
 });

@@ -17,12 +17,16 @@ const built = defaultSynth();
 const smId = logicalIdOf(built, built.stack.stateMachine);
 const sm = built.json.Resources[smId].Properties as Loose;
 
-const FUNCTION_OF: Record<string, 'collect' | 'evaluate' | 'remediate' | 'verify' | 'record'> = {
+const FUNCTION_OF: Record<
+  string,
+  'collect' | 'evaluate' | 'remediate' | 'verify' | 'record' | 'request-approval'
+> = {
   CollectFunctionArn: 'collect',
   EvaluateFunctionArn: 'evaluate',
   RemediateFunctionArn: 'remediate',
   VerifyFunctionArn: 'verify',
   RecordFunctionArn: 'record',
+  RequestApprovalFunctionArn: 'request-approval',
 };
 
 describe('state machine', () => {

@@ -19,6 +19,9 @@ describe('parseConfig', () => {
       excludedPrincipals: [],
       killSwitchParameter: '/lambda-guardrail/kill-switch',
       homeRegion: 'us-east-1',
+      approvers: [],
+      approvalTimeoutHours: 72,
+      approvalSender: null,
     };
     expect(parseConfig({})).toEqual(expected);
     expect(parseConfig(undefined)).toEqual(expected);
@@ -36,6 +39,9 @@ describe('parseConfig', () => {
       ],
       killSwitchParameter: '/security/guardrail/kill',
       homeRegion: 'eu-west-1',
+      approvers: ['security-lead@example.com', 'oncall@example.com'],
+      approvalTimeoutHours: 24,
+      approvalSender: 'guardrail@example.com',
     };
     expect(parseConfig(input)).toEqual(input);
   });

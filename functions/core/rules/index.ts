@@ -1,9 +1,10 @@
 import type { Rule } from '../types.ts';
+import { lambdaEnvSecret } from './lambda-env-secret.ts';
 import { lambdaPolicyPublic } from './lambda-policy-public.ts';
 import { lambdaUrlPublic } from './lambda-url-public.ts';
 
 /** Every rule, in evaluation order. Ids are stable: configs, exemption tags and the ledger use them. */
-export const RULES: readonly Rule[] = [lambdaUrlPublic, lambdaPolicyPublic];
+export const RULES: readonly Rule[] = [lambdaUrlPublic, lambdaPolicyPublic, lambdaEnvSecret];
 
 export function ruleById(id: string): Rule | undefined {
   return RULES.find((r) => r.id === id);

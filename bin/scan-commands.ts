@@ -1,0 +1,226 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { createClients } from '../functions/aws/clients.ts';
+import { ledgerRecordsBetween } from '../functions/aws/ledger-report.ts';
+import { DEFAULT_CONCURRENCY, type ScanProgress, scanAccount } from '../functions/aws/scan.ts';
+import { importFindings } from '../functions/aws/securityhub.ts';
+import { parseConfig } from '../functions/core/config.ts';
+import { toAsff } from '../functions/core/report/asff.ts';
+import { isScanFormat, renderScanReport, SCAN_FORMATS, scanExitCode } from '../functions/core/report/index.ts';
+import {
+  buildLedgerReport,
+  isLedgerFormat,
+  LEDGER_FORMATS,
+  renderLedgerReport,
+} from '../functions/core/report/ledger.ts';
+import { RULES, ruleById } from '../functions/core/rules/index.ts';
+import { UsageError } from './cli.ts';
+
+/**
+ * `guardrail scan` and `guardrail report` (loaded by bin/cli.ts on demand, so `evaluate` stays fast).
+ * The logic lives in functions/aws/scan.ts and functions/core/report/*; this file parses flags,
+ * prints and writes files.
+ */
+
+interface Io {
+  out: (s: string) => void;
+  err: (s: string) => void;
+}
+
+export interface CommandEnv {
+  env?: NodeJS.ProcessEnv;
+  /** Where TTY progress goes (default process.stderr); progress is shown only when it is a TTY. */
+  progressStream?: { isTTY?: boolean; write(s: string): unknown };
+  clock?: () => number;
+}
+
+type Values = Record<string, string | boolean | undefined>;
+
+function parse(argv: string[], options: NonNullable<Parameters<typeof parseArgs>[0]>['options']): Values {
+  try {
+    return parseArgs({ args: argv, options, allowPositionals: false, strict: true }).values as Values;
+  } catch (err) {
+    throw new UsageError((err as Error).message.split('\n')[0]);
+  }
+}
+
+function readJsonFile(path: string, what: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new UsageError(`cannot read ${what} file ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new UsageError(`${what} file ${path} is not valid JSON: ${(err as Error).message}`);
+  }
+}
+
+const REGION = /^[a-z]{2,}(-[a-z]+)+-\d+$/;
+
+function emit(text: string, output: string | undefined, io: Io): void {
+  if (output) {
+    writeFileSync(output, text);
+    io.err(`wrote ${output}`);
+  } else {
+    io.out(text.replace(/\n$/, ''));
+  }
+}
+
+/** A progress line on a TTY, redrawn at most every 100 ms: done/total, rate, errors, findings. */
+export function progressPrinter(stream: NonNullable<CommandEnv['progressStream']>, clock: () => number) {
+  if (!stream.isTTY) return { update: (_p: ScanProgress) => {}, end: () => {} };
+  let last = 0;
+  let shown = false;
+  const line = (p: ScanProgress) => {
+    const secs = Math.max(0.001, (clock() - p.startedAtMs) / 1000);
+    const rate = p.done / secs;
+    return p.phase === 'listing'
+      ? 'guardrail scan: listing functions...'
+      : `guardrail scan: ${p.done}/${p.total} read · ${rate.toFixed(1)}/s · ${p.errors} error(s) · ${p.findings} finding(s)`;
+  };
+  return {
+    update(p: ScanProgress) {
+      const t = clock();
+      if (p.phase !== 'done' && p.done !== p.total && t - last < 100) return;
+      last = t;
+      shown = true;
+      stream.write(`\r\x1b[2K${line(p)}`);
+    },
+    end() {
+      if (shown) stream.write('\r\x1b[2K');
+    },
+  };
+}
+
+export async function scanCommand(argv: string[], io: Io, now: () => string, cmd: CommandEnv = {}): Promise<number> {
+  const env = cmd.env ?? process.env;
+  const v = parse(argv, {
+    region: { type: 'string' },
+    'all-regions': { type: 'boolean' },
+    profile: { type: 'string' },
+    'endpoint-url': { type: 'string' },
+    rules: { type: 'string' },
+    format: { type: 'string', default: 'table' },
+    output: { type: 'string' },
+    concurrency: { type: 'string' },
+    import: { type: 'boolean' },
+    config: { type: 'string' },
+  });
+  if (!isScanFormat(v.format)) throw new UsageError(`--format must be one of ${SCAN_FORMATS.join(', ')}, got ${v.format}`);
+  if (v.region && v['all-regions']) throw new UsageError('pass either --region or --all-regions, not both');
+  const concurrency = v.concurrency === undefined ? DEFAULT_CONCURRENCY : Number(v.concurrency);
+  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) {
+    throw new UsageError(`--concurrency must be an integer from 1 to 64, got ${v.concurrency}`);
+  }
+  let rules = RULES;
+  if (v.rules !== undefined) {
+    const ids = String(v.rules)
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
+    const unknown = ids.filter((id) => !ruleById(id));
+    if (!ids.length || unknown.length) {
+      throw new UsageError(
+        `unknown rule id(s) ${unknown.join(', ') || '(none given)'}; known: ${RULES.map((r) => r.id).join(', ')}`,
+      );
+    }
+    rules = RULES.filter((r) => ids.includes(r.id));
+  }
+  const config = parseConfig(v.config ? readJsonFile(v.config as string, 'config') : {});
+  const clients = createClients({
+    ...(v['endpoint-url'] ? { endpoint: v['endpoint-url'] as string } : {}),
+    ...(v.profile ? { profile: v.profile as string } : {}),
+    // Throttling is expected on big accounts: back off and slow down instead of failing reads.
+    retryMode: 'adaptive',
+    maxAttempts: 6,
+  });
+  const home = env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
+  let regions: string[];
+  if (v['all-regions']) {
+    const { enabledRegions } = await import('../functions/aws/regions.ts');
+    regions = await enabledRegions(clients, home ?? 'us-east-1');
+  } else {
+    const given = (v.region as string | undefined) ?? home;
+    if (!given) throw new UsageError('no region: pass --region r1,r2 or --all-regions, or set AWS_REGION');
+    regions = [...new Set(given.split(',').map((s) => s.trim()).filter(Boolean))];
+  }
+  const bad = regions.filter((r) => !REGION.test(r));
+  if (!regions.length || bad.length) throw new UsageError(`not a region name: ${bad.join(', ') || '(empty)'}`);
+
+  const clock = cmd.clock ?? Date.now;
+  const progress = progressPrinter(cmd.progressStream ?? process.stderr, clock);
+  let report: Awaited<ReturnType<typeof scanAccount>>;
+  try {
+    report = await scanAccount({
+      clients,
+      regions,
+      rules,
+      config,
+      concurrency,
+      now,
+      clock,
+      onProgress: (p) => progress.update(p),
+    });
+  } finally {
+    progress.end();
+  }
+  emit(renderScanReport(report, v.format), v.output as string | undefined, io);
+  if (v.output) {
+    const s = report.summary;
+    io.err(
+      `scanned ${s.resources} resource(s) in ${regions.length} region(s): ${s.liveFindings} finding(s), ${s.exemptFindings} exempt, ${s.byStatus.unreadable} unreadable`,
+    );
+  }
+  let code: number = scanExitCode(report);
+  if (v.import) {
+    const findings = toAsff(report);
+    const r = await importFindings(clients, findings);
+    io.err(`imported ${r.succeeded} of ${findings.length} finding(s) into Security Hub in ${r.batches} call(s)`);
+    for (const f of r.failed) io.err(`Security Hub refused ${f.id}: ${f.error}: ${f.message}`);
+    if (r.failed.length) code = 2;
+  }
+  return code;
+}
+
+function isoArg(value: string, flag: string, endOfDay: boolean): string {
+  const dateOnly = /^\d{4}-\d{2}-\d{2}$/.test(value);
+  const t = Date.parse(dateOnly ? `${value}T${endOfDay ? '23:59:59.999' : '00:00:00.000'}Z` : value);
+  if (!/^\d{4}-\d{2}-\d{2}/.test(value) || Number.isNaN(t)) {
+    throw new UsageError(`${flag} must be an ISO date or time (2025-06-01 or 2025-06-01T12:00:00Z), got ${value}`);
+  }
+  return new Date(t).toISOString();
+}
+
+export async function reportCommand(argv: string[], io: Io, now: () => string, cmd: CommandEnv = {}): Promise<number> {
+  const env = cmd.env ?? process.env;
+  const v = parse(argv, {
+    since: { type: 'string' },
+    until: { type: 'string' },
+    format: { type: 'string', default: 'table' },
+    table: { type: 'string' },
+    region: { type: 'string' },
+    profile: { type: 'string' },
+    'endpoint-url': { type: 'string' },
+    output: { type: 'string' },
+  });
+  if (!v.since) throw new UsageError('report needs --since <date>');
+  if (!isLedgerFormat(v.format)) throw new UsageError(`--format must be one of ${LEDGER_FORMATS.join(', ')}, got ${v.format}`);
+  const since = isoArg(v.since as string, '--since', false);
+  const until = v.until ? isoArg(v.until as string, '--until', true) : now();
+  if (since > until) throw new UsageError(`--since ${since} is after --until ${until}`);
+  const table = (v.table as string | undefined) ?? env.GUARDRAIL_LEDGER_TABLE;
+  if (!table) throw new UsageError('pass --table (the ledger table name, a stack output) or set GUARDRAIL_LEDGER_TABLE');
+  const region = (v.region as string | undefined) ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
+  if (!region) throw new UsageError('no region: pass --region or set AWS_REGION');
+  const clients = createClients({
+    ...(v['endpoint-url'] ? { endpoint: v['endpoint-url'] as string } : {}),
+    ...(v.profile ? { profile: v.profile as string } : {}),
+  });
+  const { records } = await ledgerRecordsBetween(clients, region, table, since, until);
+  const report = buildLedgerReport(records, { since, until, generatedAt: now(), table, region });
+  emit(renderLedgerReport(report, v.format), v.output as string | undefined, io);
+  return 0;
+}
