@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { createClients } from '../functions/aws/clients.ts';
@@ -26,10 +27,13 @@ export class UsageError extends Error {
 const USAGE = `usage: guardrail <command> [options]
 
 commands:
-  evaluate --event <file> --snapshot <file> [--config <file>] [--format json|table]
+  evaluate --event <file> --snapshot <file> [--config <file>] [--format json|table] [--fingerprint-key k]
       Evaluate a recorded CloudTrail event against a snapshot, offline. Exit 0 compliant, 1 findings, 2 bad input.
-  snapshot --function <name|arn> [--region r] [--profile p] [--endpoint-url u] [--output file]
-      Capture a snapshot of a function with the deployed collector code (environment values are redacted).
+  snapshot --function <name|arn> [--region r] [--profile p] [--endpoint-url u] [--output file] [--fingerprint-key k]
+      Capture a snapshot of a function with the deployed collector code (environment values are redacted;
+      secrets keep a marker with a keyed fingerprint).
+  --fingerprint-key (or GUARDRAIL_FINGERPRINT_KEY, 16+ characters) keys the fingerprints of secret values;
+      without one, a random key per run: fingerprints are then comparable within that run only.
   rollback <execution-name | ledger-record.json> [--table t] [--region r] [--profile p] [--endpoint-url u] [--dry-run]
       Undo a remediation from its ledger record: the inverse steps, newest first, only if the resource is
       still as the remediation left it. Exit 0 rolled back (or planned), 1 refused or failed, 2 bad input.
@@ -43,8 +47,9 @@ commands:
       What the deployed guardrail found, remediated, approved, rejected, expired, exempted and failed, and by whom.
   emulator [--port N]
       Run the local AWS emulator (moto, pinned, in a project-local virtualenv) on loopback until interrupted.
-  demo [--keep-going]
-      Run the end-to-end demo against the local emulator.`;
+  demo [--approve]
+      Run the end-to-end demo against the local emulator. It waits for a person to decide the approval
+      it asks for (links printed, 90 s); --approve decides by itself through the approval page.`;
 
 interface Io {
   out: (s: string) => void;
@@ -72,6 +77,18 @@ function readJson(path: string, what: string): unknown {
   }
 }
 
+/**
+ * The key of secret fingerprints (core/redact.ts): `--fingerprint-key`, else GUARDRAIL_FINGERPRINT_KEY
+ * (better: it stays out of shell history), else 32 random bytes for this run only.
+ */
+export function fingerprintKeyOption(value: string | boolean | undefined): string | Buffer {
+  const key = (typeof value === 'string' ? value : undefined) ?? process.env.GUARDRAIL_FINGERPRINT_KEY;
+  if (key === undefined || key === '') return randomBytes(32);
+  if (key.length < 16)
+    throw new UsageError('--fingerprint-key (or GUARDRAIL_FINGERPRINT_KEY) needs 16+ characters');
+  return key;
+}
+
 function parse(argv: string[], options: NonNullable<Parameters<typeof parseArgs>[0]>['options']) {
   try {
     return parseArgs({ args: argv, options, allowPositionals: false, strict: true }).values as Record<
@@ -90,6 +107,7 @@ export async function evaluateCommand(argv: string[], io: Io, now: () => string)
     config: { type: 'string' },
     format: { type: 'string', default: 'table' },
     now: { type: 'string' },
+    'fingerprint-key': { type: 'string' },
   });
   if (!v.event || !v.snapshot) throw new UsageError('evaluate needs --event <file> and --snapshot <file>');
   if (v.format !== 'json' && v.format !== 'table')
@@ -110,7 +128,9 @@ export async function evaluateCommand(argv: string[], io: Io, now: () => string)
   }
   const at = (v.now as string | undefined) ?? now();
   if (Number.isNaN(Date.parse(at))) throw new UsageError(`--now must be an ISO time, got ${at}`);
-  const result = evaluate({ snapshot, config, now: at, event });
+  // Plain values (a snapshot built by hand) become markers first: no value reaches the output.
+  const key = fingerprintKeyOption(v['fingerprint-key']);
+  const result = evaluate({ snapshot: redactSnapshot(snapshot, key), config, now: at, event });
   io.out(
     v.format === 'json'
       ? JSON.stringify(evaluationJson(event, result), null, 2)
@@ -126,8 +146,10 @@ export async function snapshotCommand(argv: string[], io: Io): Promise<number> {
     profile: { type: 'string' },
     'endpoint-url': { type: 'string' },
     output: { type: 'string' },
+    'fingerprint-key': { type: 'string' },
   });
   if (!v.function) throw new UsageError('snapshot needs --function <name|arn>');
+  const key = fingerprintKeyOption(v['fingerprint-key']);
   const ref = v.function as string;
   const arnRegion = /^arn:aws[a-z-]*:lambda:([a-z0-9-]+):/.exec(ref)?.[1];
   const region =
@@ -146,6 +168,7 @@ export async function snapshotCommand(argv: string[], io: Io): Promise<number> {
       functionName: fn.functionName,
       ...(fn.qualifier ? { qualifier: fn.qualifier } : {}),
     }),
+    key,
   );
   const text = JSON.stringify(snapshot, null, 2);
   if (v.output) {

@@ -27,6 +27,7 @@ export const HANDLER_NAMES = [
   'record',
   'request-approval',
   'approval-callback',
+  'sweep',
 ] as const;
 export type HandlerName = (typeof HANDLER_NAMES)[number];
 

@@ -2,6 +2,7 @@ import {
   ArnFormat,
   CfnOutput,
   Duration,
+  Lazy,
   RemovalPolicy,
   Stack,
   type StackProps,
@@ -12,6 +13,7 @@ import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
@@ -22,8 +24,16 @@ import type { Rule } from '../functions/core/types.ts';
 import { GuardrailApprovals } from './approvals.ts';
 import { cloudTrailEventPatterns, splitExcludedPrincipals } from './event-pattern.ts';
 import { GuardrailFunction, LOG_RETENTION } from './functions.ts';
-import { type ActionGrant, assertNoWildcardActions, readGrants, remediationGrants } from './permissions.ts';
+import {
+  type ActionGrant,
+  assertNoWildcardActions,
+  configuredGrants,
+  PROTECTED_ROLE_TAG,
+  readGrants,
+  remediationGrants,
+} from './permissions.ts';
 import { checkSubstitutions, deployedAsl } from './state-machine.ts';
+import { GuardrailSweep } from './sweep.ts';
 
 export interface GuardrailStackProps extends StackProps {
   /** The validated configuration (`parseConfig` of the `guardrail` context). */
@@ -41,6 +51,12 @@ export const SID = {
   readRoles: 'ReadRoles',
   remediateFunctions: 'RemediateFunctions',
   remediateRoles: 'RemediateRoles',
+  remediateSecrets: 'RemediateSecrets',
+  useSecretsKey: 'UseSecretsKey',
+  useExtensionLayer: 'UseExtensionLayer',
+  denyGuardrailRoles: 'DenyWritesToGuardrailRoles',
+  denyProtectedRoles: 'DenyWritesToProtectedRoles',
+  readFingerprintKey: 'ReadFingerprintKey',
   readKillSwitch: 'ReadKillSwitch',
   putLedgerRecord: 'PutLedgerRecord',
   invokeTaskFunctions: 'InvokeTaskFunctions',
@@ -59,6 +75,8 @@ export class GuardrailStack extends Stack {
   readonly config: GuardrailConfig;
   readonly ledger: dynamodb.Table;
   readonly killSwitch: ssm.StringParameter;
+  /** HMAC key of the fingerprints of secret values (LAMBDA.ENV.SECRET). */
+  readonly fingerprintKey: secretsmanager.Secret;
   readonly stateMachine: sfn.StateMachine;
   readonly functions: Record<
     | 'ingest'
@@ -68,10 +86,12 @@ export class GuardrailStack extends Stack {
     | 'verify'
     | 'record'
     | 'request-approval'
-    | 'approval-callback',
+    | 'approval-callback'
+    | 'sweep',
     GuardrailFunction
   >;
   readonly approvals: GuardrailApprovals;
+  readonly sweep: GuardrailSweep;
   readonly eventRules: events.Rule[];
   readonly ingestTargetDlq: sqs.Queue;
   readonly ingestAsyncDlq: sqs.Queue;
@@ -123,10 +143,25 @@ export class GuardrailStack extends Stack {
     };
     const killSwitchEnv = { KILL_SWITCH_PARAMETER: config.killSwitchParameter };
 
+    // ---- Fingerprint key (LAMBDA.ENV.SECRET, docs/secret-remediation.md) ------------------------
+    // Secret values are never stored: findings and plans carry a keyed fingerprint instead. Collect,
+    // Remediate and Verify share this key (a plan's fingerprints are part of the digest Remediate checks).
+    this.fingerprintKey = new secretsmanager.Secret(this, 'FingerprintKey', {
+      description:
+        'Lambda Guardrail: HMAC key of the fingerprints of secret values (never the values themselves)',
+      generateSecretString: { passwordLength: 64, excludePunctuation: true, includeSpace: false },
+    });
+    Validations.of(this.fingerprintKey).acknowledge({
+      id: 'AwsSolutions-SMG4',
+      reason:
+        'The fingerprint key is not a credential: it keys the HMAC that lets findings say "the same value" without holding it. Rotating it makes every recorded fingerprint incomparable (and in-flight plans end resource-changed); rotate by hand when needed (docs/secret-remediation.md).',
+    });
+    const fingerprintEnv = { FINGERPRINT_KEY_SECRET: this.fingerprintKey.secretArn };
+
     const collect = new GuardrailFunction(this, 'Collect', {
       name: 'collect',
       description: 'Lambda Guardrail: snapshot of the changed resource and the kill switch',
-      environment: { ...common, ...killSwitchEnv },
+      environment: { ...common, ...killSwitchEnv, ...fingerprintEnv },
       timeout: Duration.seconds(60),
     });
     const evaluate = new GuardrailFunction(this, 'Evaluate', {
@@ -137,13 +172,13 @@ export class GuardrailStack extends Stack {
     const remediate = new GuardrailFunction(this, 'Remediate', {
       name: 'remediate',
       description: 'Lambda Guardrail: re-read, check preconditions, apply the automatic plan steps',
-      environment: { ...common, ...killSwitchEnv },
+      environment: { ...common, ...killSwitchEnv, ...fingerprintEnv },
       timeout: Duration.seconds(120),
     });
     const verify = new GuardrailFunction(this, 'Verify', {
       name: 'verify',
       description: 'Lambda Guardrail: re-collect and re-evaluate after remediation',
-      environment: { ...common, ...killSwitchEnv },
+      environment: { ...common, ...killSwitchEnv, ...fingerprintEnv },
       timeout: Duration.seconds(60),
     });
     const record = new GuardrailFunction(this, 'Record', {
@@ -156,9 +191,18 @@ export class GuardrailStack extends Stack {
     for (const f of [collect, verify, remediate]) {
       this.grantOnAccountResources(f, readGrants(rules), 'read');
       f.addToPolicy(statement(SID.readKillSwitch, ['ssm:GetParameter'], [this.killSwitch.parameterArn]));
+      f.addToPolicy(
+        statement(SID.readFingerprintKey, ['secretsmanager:GetSecretValue'], [this.fingerprintKey.secretArn]),
+      );
     }
     // Writes: only remediate, only the operations plans may use (lib/permissions.ts).
     this.grantOnAccountResources(remediate, remediationGrants(rules), 'remediate');
+    for (const g of configuredGrants(config.secrets, rules)) {
+      remediate.addToPolicy(
+        statement(g.kind === 'key' ? SID.useSecretsKey : SID.useExtensionLayer, g.actions, g.resources),
+      );
+    }
+    if (remediationGrants(rules).some((g) => g.kind === 'role')) this.denyRoleWrites(remediate);
     // Ledger: PutItem only (grantWriteData would add BatchWriteItem, UpdateItem and DeleteItem).
     record.addToPolicy(statement(SID.putLedgerRecord, ['dynamodb:PutItem'], [this.ledger.tableArn]));
 
@@ -238,11 +282,20 @@ export class GuardrailStack extends Stack {
     this.stateMachine.grantStartExecution(ingest.role);
     // Rejected (malformed) events are recorded in the ledger.
     ingest.addToPolicy(statement(SID.putLedgerRecord, ['dynamodb:PutItem'], [this.ledger.tableArn]));
+    // ---- Scheduled sweep (lib/sweep.ts) -----------------------------------------------------------
+    this.sweep = new GuardrailSweep(this, 'Sweep', {
+      config,
+      environment: common,
+      stateMachine: this.stateMachine,
+      grantReads: (fn) => this.grantOnAccountResources(fn, readGrants(rules), 'read'),
+      fingerprintKey: this.fingerprintKey,
+    });
     this.functions = {
       ingest,
       ...taskFunctions,
       'request-approval': requestApproval,
       'approval-callback': this.approvals.callback,
+      sweep: this.sweep.function,
     };
 
     // ---- EventBridge ----------------------------------------------------------------------------
@@ -273,6 +326,7 @@ export class GuardrailStack extends Stack {
     new CfnOutput(this, 'StateMachineArn', { value: this.stateMachine.stateMachineArn });
     new CfnOutput(this, 'LedgerTableName', { value: this.ledger.tableName });
     new CfnOutput(this, 'KillSwitchParameterName', { value: this.killSwitch.parameterName });
+    new CfnOutput(this, 'SweepReportBucketName', { value: this.sweep.bucket.bucketName });
     new CfnOutput(this, 'ApprovalEndpointUrl', { value: this.approvals.callbackUrl.url });
     new CfnOutput(this, 'ApprovalsTableName', { value: this.approvals.table.tableName });
     new CfnOutput(this, 'ApprovalKeySecretArn', { value: this.approvals.keys.secretArn });
@@ -280,15 +334,62 @@ export class GuardrailStack extends Stack {
 
   /** ARN pattern of every resource of a kind in this account and region. */
   resourceArnPattern(kind: ActionGrant['kind']): string {
-    return kind === 'function'
-      ? // IAM's `*` also matches `:`, so this covers every function and its qualified ARNs (versions, aliases).
-        this.formatArn({
+    switch (kind) {
+      case 'function':
+        // IAM's `*` also matches `:`, so this covers every function and its qualified ARNs (versions, aliases).
+        return this.formatArn({
           service: 'lambda',
           resource: 'function',
           resourceName: '*',
           arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-        })
-      : this.formatArn({ service: 'iam', region: '', resource: 'role', resourceName: '*' });
+        });
+      case 'role':
+        return this.formatArn({ service: 'iam', region: '', resource: 'role', resourceName: '*' });
+      case 'secret':
+        // Only the secrets the guardrail creates: names under the configured prefix (any suffix).
+        return this.formatArn({
+          service: 'secretsmanager',
+          resource: 'secret',
+          resourceName: `${this.config.secrets.namePrefix}*`,
+          arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+        });
+      default:
+        throw new Error(`no account-wide pattern for ${kind}: grant it on the exact resources`);
+    }
+  }
+
+  /**
+   * PutRolePolicy/DeleteRolePolicy must name any role (the execution roles of the account's functions
+   * are not known in advance, live under any path, and IAM has no condition key for "a role Lambda
+   * trusts"). Two denies narrow that: never the guardrail's own roles (no self-escalation), and never
+   * a role tagged `lambda-guardrail:protected=true` (opt-out for admin and break-glass roles).
+   */
+  private denyRoleWrites(fn: GuardrailFunction): void {
+    const actions = ['iam:DeleteRolePolicy', 'iam:PutRolePolicy'];
+    fn.addToPolicy(
+      new iam.PolicyStatement({
+        sid: SID.denyGuardrailRoles,
+        effect: iam.Effect.DENY,
+        actions,
+        // Every role this stack creates, including roles added by constructs built after this call.
+        resources: Lazy.list({
+          produce: () =>
+            this.node
+              .findAll()
+              .filter((c): c is iam.Role => c instanceof iam.Role)
+              .map((r) => r.roleArn),
+        }),
+      }),
+    );
+    fn.addToPolicy(
+      new iam.PolicyStatement({
+        sid: SID.denyProtectedRoles,
+        effect: iam.Effect.DENY,
+        actions,
+        resources: [this.resourceArnPattern('role')],
+        conditions: { StringEquals: { [`aws:ResourceTag/${PROTECTED_ROLE_TAG}`]: 'true' } },
+      }),
+    );
   }
 
   /**
@@ -301,13 +402,19 @@ export class GuardrailStack extends Stack {
     purpose: 'read' | 'remediate',
   ): void {
     for (const g of grants) {
-      const kind = capitalize(g.kind) as 'Function' | 'Role';
-      const sid = purpose === 'read' ? SID[`read${kind}s`] : SID[`remediate${kind}s`];
+      const sid =
+        purpose === 'read'
+          ? SID[`read${capitalize(g.kind) as 'Function' | 'Role'}s`]
+          : SID[`remediate${capitalize(g.kind) as 'Function' | 'Role' | 'Secret'}s`];
       const pattern = this.resourceArnPattern(g.kind);
       fn.addToPolicy(statement(sid, g.actions, [pattern]));
       fn.acknowledgeWildcardResource(
         pattern,
-        `The guardrail watches every ${g.kind} in the account and cannot know their names in advance; on this pattern the role gets only the named actions declared in functions/core/actions.ts (never a wildcard action).`,
+        g.kind === 'secret'
+          ? `The secrets the guardrail creates get a name per function and variable under the configured prefix (${this.config.secrets.namePrefix}) and a random ARN suffix; on this pattern the role gets only the named actions declared in functions/core/actions.ts, and no GetSecretValue: it can never read a secret it moved.`
+          : g.kind === 'role' && purpose === 'remediate'
+            ? 'Moving a secret grants the function\'s execution role GetSecretValue on that secret (an inline policy): execution roles are not known in advance and live under any path, and IAM has no condition key for "a role Lambda trusts". Explicit denies exclude the guardrail\'s own roles and roles tagged lambda-guardrail:protected=true; the executor only writes to the role named in the function configuration it read.'
+            : `The guardrail watches every ${g.kind} in the account and cannot know their names in advance; on this pattern the role gets only the named actions declared in functions/core/actions.ts (never a wildcard action).`,
       );
     }
   }

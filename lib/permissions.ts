@@ -1,9 +1,11 @@
 import {
+  type ConditionalPermission,
   READ_ACTIONS,
   type ResourceKind,
   WRITE_ACTIONS,
   type WriteAction,
 } from '../functions/core/actions.ts';
+import type { GuardrailConfig } from '../functions/core/config.ts';
 import { RULES } from '../functions/core/rules/index.ts';
 import type { Rule } from '../functions/core/types.ts';
 
@@ -21,19 +23,58 @@ export interface ActionGrant {
 
 const sortedUnique = (xs: Iterable<string>) => [...new Set(xs)].sort();
 
+/** A role tagged `lambda-guardrail:protected=true` is never written by remediation (an explicit deny). */
+export const PROTECTED_ROLE_TAG = 'lambda-guardrail:protected';
+
 /** The resource kinds the rules look at (`function`, later `role`). */
-export function ruleResourceKinds(rules: readonly Rule[] = RULES): Exclude<ResourceKind, 'any'>[] {
-  return sortedUnique(rules.map((r) => r.resource)) as Exclude<ResourceKind, 'any'>[];
+export function ruleResourceKinds(rules: readonly Rule[] = RULES): Rule['resource'][] {
+  return sortedUnique(rules.map((r) => r.resource)) as Rule['resource'][];
 }
 
 /**
- * The write operations remediation may call: every `WRITE_ACTIONS` entry on a resource kind some rule
- * evaluates (forward steps and their rollback inverses). This is the one place to narrow the list
- * once rules declare the operations their plans use.
+ * The write operations remediation may call (forward steps and their rollback inverses): an entry
+ * that names the rules using it (`usedBy`) when one of them is deployed, an entry without `usedBy`
+ * when a rule evaluates its resource kind.
  */
 export function remediationWriteActions(rules: readonly Rule[] = RULES): WriteAction[] {
   const kinds = new Set<ResourceKind>(ruleResourceKinds(rules));
-  return WRITE_ACTIONS.filter((a) => kinds.has(a.resource));
+  const ids = new Set(rules.map((r) => r.id));
+  return WRITE_ACTIONS.filter((a) => (a.usedBy ? a.usedBy.some((id) => ids.has(id)) : kinds.has(a.resource)));
+}
+
+/** A grant on exact resources named in the configuration (a KMS key, layer versions). */
+export interface ConfiguredGrant {
+  kind: 'key' | 'layer';
+  actions: string[];
+  resources: string[];
+  why: string;
+}
+
+/**
+ * The permissions remediation needs only with some `secrets` settings: kms:GenerateDataKey and
+ * kms:Decrypt on a customer-managed key, lambda:GetLayerVersion on the extension layer versions.
+ */
+export function configuredGrants(
+  settings: GuardrailConfig['secrets'],
+  rules: readonly Rule[] = RULES,
+): ConfiguredGrant[] {
+  const out: ConfiguredGrant[] = [];
+  const resourcesFor = (c: ConditionalPermission): string[] =>
+    c.when === 'kmsKeyArn'
+      ? settings.kmsKeyArn
+        ? [settings.kmsKeyArn]
+        : []
+      : sortedUnique(Object.values(settings.extensionLayerArns ?? {}).filter((x): x is string => !!x));
+  for (const a of remediationWriteActions(rules)) {
+    for (const c of a.conditional ?? []) {
+      const resources = resourcesFor(c);
+      if (!resources.length) continue;
+      if (c.resource !== 'key' && c.resource !== 'layer')
+        throw new Error(`conditional permission of ${a.operation} on ${c.resource}: not supported`);
+      out.push({ kind: c.resource, actions: sortedUnique(c.iamActions), resources, why: c.why });
+    }
+  }
+  return out;
 }
 
 /** The IAM actions of `remediationWriteActions()`, sorted and de-duplicated. */
@@ -51,7 +92,7 @@ export function remediationGrants(rules: readonly Rule[] = RULES): ActionGrant[]
 /** Read-only grants the collectors need (collect, verify and remediate re-read resources). */
 export function readGrants(rules: readonly Rule[] = RULES): ActionGrant[] {
   return ruleResourceKinds(rules)
-    .map((kind) => ({ kind, actions: sortedUnique(READ_ACTIONS[kind]) }))
+    .map((kind) => ({ kind: kind as ActionGrant['kind'], actions: sortedUnique(READ_ACTIONS[kind]) }))
     .filter((g) => g.actions.length > 0);
 }
 

@@ -183,12 +183,15 @@ class ApplyState {
     readonly fresh: Snapshot,
   ) {
     this.policies = new PolicyLedger(fresh);
-    this.env = { ...((functionConfiguration(fresh)?.Environment?.Variables ?? {}) as Record<string, string>) };
+    this.env = {
+      ...((functionConfiguration(fresh)?.Environment?.Variables ?? {}) as Record<string, string>),
+    };
     this.redacted = Object.values(this.env).some((v) => v === REDACTED || parseSecretMarker(v));
     // Secrets of any length, and any long value (it may be a secret the detector does not know):
     // short ordinary settings (`orders`, `info`) stay readable in error messages.
     for (const [k, v] of Object.entries(this.env)) {
-      if (typeof v === 'string' && (v.length >= 12 || (v.length >= 3 && detectSecret(k, v)))) this.remember(v);
+      if (typeof v === 'string' && (v.length >= 12 || (v.length >= 3 && detectSecret(k, v))))
+        this.remember(v);
     }
   }
 
@@ -210,7 +213,8 @@ class ApplyState {
   /** A message with every known sensitive value replaced by `[redacted]`. */
   scrub(message: string): string {
     let out = message;
-    for (const v of [...this.sensitive].sort((a, b) => b.length - a.length)) out = out.split(v).join(REDACTED);
+    for (const v of [...this.sensitive].sort((a, b) => b.length - a.length))
+      out = out.split(v).join(REDACTED);
     return out;
   }
 }
@@ -377,11 +381,21 @@ function after(
     case 'lambda:AddPermission':
       return typeof response['Statement'] === 'string' ? JSON.parse(response['Statement']) : null;
     case 'secretsmanager:CreateSecret':
-      return { ARN: response['ARN'] ?? null, Name: response['Name'] ?? null, VersionId: response['VersionId'] ?? null };
+      return {
+        ARN: response['ARN'] ?? null,
+        Name: response['Name'] ?? null,
+        VersionId: response['VersionId'] ?? null,
+      };
     case 'secretsmanager:DeleteSecret':
       return response['alreadyAbsent']
         ? { alreadyAbsent: true }
-        : { ARN: response['ARN'] ?? null, DeletionDate: String(response['DeletionDate'] ?? '') || null };
+        : {
+            ARN: response['ARN'] ?? null,
+            DeletionDate:
+              response['DeletionDate'] instanceof Date
+                ? response['DeletionDate'].toISOString()
+                : (response['DeletionDate'] ?? null),
+          };
     case 'iam:PutRolePolicy':
       return {
         RoleName: sent['RoleName'],
@@ -392,10 +406,8 @@ function after(
       return response['alreadyAbsent'] ? { alreadyAbsent: true } : null;
     case 'lambda:UpdateFunctionConfiguration': {
       // Never the response's Environment (it holds every value): names, and the ARNs this plan added.
-      const env = ((sent['Environment'] as { Variables?: Record<string, string> })?.Variables ?? {}) as Record<
-        string,
-        string
-      >;
+      const env = ((sent['Environment'] as { Variables?: Record<string, string> })?.Variables ??
+        {}) as Record<string, string>;
       const arns = Object.fromEntries(
         Object.entries(env).filter(([, v]) => [...state.secretArns.values()].includes(v)),
       );
@@ -431,7 +443,12 @@ async function waitUntilUpdated(state: ApplyState, functionName: string, opts: A
     { FunctionName: functionName },
   );
   const reason = r.reason as
-    | { LastUpdateStatus?: string; LastUpdateStatusReason?: string; LastUpdateStatusReasonCode?: string; RevisionId?: string }
+    | {
+        LastUpdateStatus?: string;
+        LastUpdateStatusReason?: string;
+        LastUpdateStatusReasonCode?: string;
+        RevisionId?: string;
+      }
     | undefined;
   if (r.state === 'SUCCESS') return { LastUpdateStatus: 'Successful', RevisionId: reason?.RevisionId };
   if (r.state === 'FAILURE') {
@@ -557,7 +574,11 @@ export async function applyPlan(
           response = await exec(clients, region, params);
         } catch (err) {
           // An update that may have landed although the call failed: read the function to find out.
-          if (step.operation !== 'UpdateFunctionConfiguration' || refused(err) || !(await updateLanded(state, params)))
+          if (
+            step.operation !== 'UpdateFunctionConfiguration' ||
+            refused(err) ||
+            !(await updateLanded(state, params))
+          )
             throw err;
           response = {};
         }
@@ -565,7 +586,8 @@ export async function applyPlan(
         if (step.operation === 'CreateSecret' && typeof response['ARN'] === 'string')
           state.secretArns.set(String(params['Name']), response['ARN']);
         if (step.operation === 'UpdateFunctionConfiguration') {
-          const sentEnv = (params['Environment'] as { Variables?: Record<string, string> } | undefined)?.Variables;
+          const sentEnv = (params['Environment'] as { Variables?: Record<string, string> } | undefined)
+            ?.Variables;
           if (sentEnv) state.env = { ...sentEnv };
           Object.assign(response, await waitUntilUpdated(state, String(params['FunctionName']), opts));
         }
@@ -586,7 +608,8 @@ export async function applyPlan(
         if (step.inverse) record.inverse = inverseOf(step, state);
         steps.push(record);
         if (applied) done.push({ record, ...(record.inverse ? { inverse: record.inverse } : {}) });
-        const undo = finding.plan.atomic && !applied && done.length ? await undoSteps(done, state) : undefined;
+        const undo =
+          finding.plan.atomic && !applied && done.length ? await undoSteps(done, state) : undefined;
         const nothingWritten = !steps.some((s) => s.status === 'applied');
         if (nothingWritten && !undo && RETRYABLE.has(errorName(err))) {
           throw Object.assign(new Error(state.scrub((err as Error).message ?? '')), { name: errorName(err) });
@@ -598,7 +621,10 @@ export async function applyPlan(
           (finding.plan.atomic === true && errorName(err) === 'ResourceConflictException');
         const undoFailed = undo?.filter((u) => u.status !== 'applied') ?? [];
         const error = undoFailed.length
-          ? `${text}; undo incomplete: ${undoFailed.map((u) => `${u.operation} ${u.error}`).join('; ')}`.slice(0, 1000)
+          ? `${text}; undo incomplete: ${undoFailed.map((u) => `${u.operation} ${u.error}`).join('; ')}`.slice(
+              0,
+              1000,
+            )
           : text;
         return {
           status: drift && nothingWritten ? 'resource-changed' : 'failed',

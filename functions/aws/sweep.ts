@@ -37,6 +37,8 @@ export interface SweepDeps {
   concurrency?: number;
   /** Who the synthesized events name as actor (the sweep function's role). */
   actor?: Actor;
+  /** The key of secret-marker fingerprints (the deployment's, so they match Collect's); default random. */
+  fingerprintKey?: () => Promise<Uint8Array | string>;
   /** Starts one execution; defaults to Step Functions StartExecution (the local runtime runs the ASL). */
   start?: (event: NormalizedEvent) => Promise<{ started: boolean; executionName: string }>;
 }
@@ -90,6 +92,7 @@ export async function runSweep(deps: SweepDeps, input: { scheduledTime?: string 
     origin: 'sweep',
     concurrency: deps.concurrency ?? DEFAULT_CONCURRENCY,
     now: deps.now,
+    ...(deps.fingerprintKey ? { fingerprintKey: await deps.fingerprintKey() } : {}),
   });
 
   const previous = await readLatestReport(deps.clients, deps.region, deps.reportBucket);

@@ -4,11 +4,17 @@ import { redactSnapshot } from '../core/redact.ts';
 import type { NormalizedEvent, Snapshot } from '../core/types.ts';
 import type { AwsClients } from './clients.ts';
 import { collectFunction } from './collect.ts';
+import { type FingerprintKeySource, fingerprintKeyOf } from './fingerprint-key.ts';
 
 /** What every workflow step needs: clients, validated config, and where the kill switch lives. */
-export interface Deps {
+export interface Deps extends FingerprintKeySource {
   clients: AwsClients;
   config: GuardrailConfig;
+}
+
+/** The raw snapshot redacted for leaving a task: secrets become markers with keyed fingerprints. */
+export async function redacted(deps: Deps, raw: Snapshot): Promise<Snapshot> {
+  return redactSnapshot(raw, await fingerprintKeyOf(deps));
 }
 
 export class UnsupportedTargetError extends Error {
@@ -28,6 +34,12 @@ export async function collectRaw(deps: Deps, event: NormalizedEvent): Promise<Sn
   });
 }
 
-export function reevaluate(deps: Deps, event: NormalizedEvent, fresh: Snapshot, now: string): Evaluation {
-  return evaluate({ snapshot: redactSnapshot(fresh), config: deps.config, now, event });
+/** Evaluates a fresh raw read exactly as Collect + Evaluate did (same redaction, same fingerprint key). */
+export async function reevaluate(
+  deps: Deps,
+  event: NormalizedEvent,
+  fresh: Snapshot,
+  now: string,
+): Promise<Evaluation> {
+  return evaluate({ snapshot: await redacted(deps, fresh), config: deps.config, now, event });
 }

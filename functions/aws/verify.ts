@@ -9,7 +9,7 @@ export async function verifyStep(
   input: { event: NormalizedEvent; evaluation: Evaluation; remediation: Remediation; now: string },
 ): Promise<Verification> {
   const fresh = await collectRaw(deps, input.event);
-  const current = reevaluate(deps, input.event, fresh, input.now);
+  const current = await reevaluate(deps, input.event, fresh, input.now);
   const fixed = new Set(input.remediation.steps.map((s) => `${s.ruleId} ${s.resourceArn}`));
   const remaining = current.findings
     .filter((f) => !f.exempt && fixed.has(`${f.ruleId} ${f.resourceArn}`))

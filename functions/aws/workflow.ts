@@ -2,18 +2,17 @@ import { type ApprovalResult, approvalDigest, findingsToApply } from '../core/ap
 import type { Evaluation } from '../core/evaluate.ts';
 import type { Remediation } from '../core/outcome.ts';
 import { failedPreconditions, planDigest } from '../core/plan.ts';
-import { redactSnapshot } from '../core/redact.ts';
 import type { NormalizedEvent, Snapshot } from '../core/types.ts';
 import { applyPlan } from './execute.ts';
 import { type KillSwitchState, readKillSwitch } from './killswitch.ts';
-import { collectRaw, type Deps, reevaluate } from './target.ts';
+import { collectRaw, type Deps, redacted, reevaluate } from './target.ts';
 
 export async function collectStep(
   deps: Deps,
   event: NormalizedEvent,
 ): Promise<{ snapshot: Snapshot; killSwitch: boolean; killSwitchReason: string }> {
   const [raw, ks] = await Promise.all([collectRaw(deps, event), killSwitch(deps, event)]);
-  return { snapshot: redactSnapshot(raw), killSwitch: ks.on, killSwitchReason: ks.reason };
+  return { snapshot: await redacted(deps, raw), killSwitch: ks.on, killSwitchReason: ks.reason };
 }
 
 const killSwitch = (deps: Deps, event: NormalizedEvent): Promise<KillSwitchState> =>
@@ -47,7 +46,7 @@ export async function remediateStep(
   const ks = await killSwitch(deps, event);
   if (ks.on) return { status: 'nothing-to-do', steps: [], drift: [`not applied: ${ks.reason}`] };
   const fresh = await collectRaw(deps, event);
-  const current = reevaluate(deps, event, fresh, now);
+  const current = await reevaluate(deps, event, fresh, now);
   const now_ = findingsToApply(current.findings, approval);
   if (planDigest(wanted) !== planDigest(now_)) {
     return {

@@ -12,6 +12,17 @@ const mode = z.enum(MODES as unknown as ['report', 'approve', 'auto']);
 const LAYER_VERSION_ARN = /^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:layer:[A-Za-z0-9_-]+:\d+$/;
 const ruleIds = new Set(RULES.map((r) => r.id));
 
+/** `rate(1 day)`, `rate(12 hours)` (singular unit for 1, plural otherwise) or `cron(<6 fields>)`. */
+export function isScheduleExpression(s: string): boolean {
+  const rate = /^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$/.exec(s);
+  if (rate) {
+    const n = Number(rate[1]);
+    return n >= 1 && (n === 1) === !rate[2].endsWith('s');
+  }
+  const cron = /^cron\(([^()]+)\)$/.exec(s);
+  return !!cron && cron[1].trim().split(/\s+/).length === 6;
+}
+
 export const configSchema = z
   .strictObject({
     /**
@@ -43,6 +54,21 @@ export const configSchema = z
     homeRegion: z._default(
       z.string().check(z.regex(/^[a-z]{2}(-[a-z]+)+-\d+$/, 'must be a region name such as us-east-1')),
       'us-east-1',
+    ),
+    /**
+     * How often the scheduled sweep re-evaluates every function (EventBridge Scheduler expression):
+     * `rate(<n> minute|minutes|hour|hours|day|days)` (singular for 1) or `cron(...)` with six fields.
+     */
+    sweepSchedule: z._default(
+      z
+        .string()
+        .check(
+          z.refine(
+            isScheduleExpression,
+            'must be an EventBridge Scheduler expression such as rate(1 day), rate(12 hours) or cron(0 6 * * ? *)',
+          ),
+        ),
+      'rate(1 day)',
     ),
     /**
      * Who may decide findings in `approve` mode: each gets their own signed link by email. Empty means

@@ -1,6 +1,7 @@
 import type { LedgerRecord } from './ledger.ts';
+import type { AppliedStep } from './outcome.ts';
 import { canonicalJson } from './plan.ts';
-import { functionUrlConfigs, policyFor } from './snapshot.ts';
+import { functionConfiguration, functionUrlConfigs, policyFor } from './snapshot.ts';
 import type { Finding, PlanStep, Snapshot } from './types.ts';
 
 /**
@@ -85,7 +86,40 @@ export function rollbackDrift(record: LedgerRecord, fresh: Snapshot): string[] {
       if (canonicalJson(st ?? null) !== canonicalJson(s.after ?? null)) {
         out.push(`statement ${String(sid)} of ${where} changed since the remediation`);
       }
+    } else if (s.operation === 'UpdateFunctionConfiguration') {
+      out.push(...environmentDrift(s, fresh));
     }
+  }
+  return out;
+}
+
+/**
+ * A moved secret can only be put back while the function still reads it: each `<NAME>_SECRET_ARN`
+ * the remediation added still holds that ARN, and no `<NAME>` was set again (restoring would overwrite
+ * it). The layers, when the remediation changed them, are still as it left them. Compares values in
+ * memory; the lines hold names and ARNs only.
+ */
+function environmentDrift(s: AppliedStep, fresh: Snapshot): string[] {
+  const out: string[] = [];
+  const cfg = functionConfiguration(fresh);
+  const fn = String(s.parameters['FunctionName'] ?? cfg?.FunctionName ?? 'the function');
+  if (!cfg) return [`${fn} no longer exists`];
+  const env = (cfg.Environment?.Variables ?? {}) as Record<string, string>;
+  const after = (s.after ?? {}) as { SecretArnVariables?: Record<string, string>; Layers?: string[] };
+  const edit = (
+    s.parameters['Environment'] as { Variables?: { fromEnvironmentWith?: { remove?: string[] } } }
+  )?.Variables?.fromEnvironmentWith;
+  for (const [name, arn] of Object.entries(after.SecretArnVariables ?? {})) {
+    if (env[name] !== arn)
+      out.push(`${name} of ${fn} no longer holds ${arn}; the function reads another value now`);
+  }
+  for (const name of edit?.remove ?? []) {
+    if (name in env) out.push(`${name} of ${fn} is set again; restoring it would overwrite that value`);
+  }
+  if (after.Layers) {
+    const layers = ((cfg.Layers as { Arn: string }[] | undefined) ?? []).map((l) => l.Arn);
+    if (canonicalJson(layers) !== canonicalJson(after.Layers))
+      out.push(`the layers of ${fn} changed since the remediation`);
   }
   return out;
 }

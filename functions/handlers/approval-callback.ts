@@ -120,17 +120,19 @@ async function view(d: HandlerDeps, ev: UrlEvent): Promise<PageResult> {
   });
 }
 
-/** A browser says where a form came from; anything from another site is refused before any check. */
+/**
+ * A browser says where a form came from: `Sec-Fetch-Site`, else `Origin`. Anything from another site
+ * is refused before any check. `Origin: null` is what a browser sends for its own form under
+ * `Referrer-Policy: no-referrer`, so it proves nothing either way; the CSRF token still decides.
+ */
 function crossSite(ev: UrlEvent): boolean {
   const h = ev.headers;
   const site = h['sec-fetch-site'];
-  if (site && site !== 'same-origin' && site !== 'none') return true;
+  if (site) return site !== 'same-origin' && site !== 'none';
   const origin = h['origin'];
-  if (origin && origin !== 'null') {
-    const proto = h['x-forwarded-proto'] ?? 'https';
-    if (origin !== `${proto}://${h['host'] ?? ''}`) return true;
-  } else if (origin === 'null') return true;
-  return false;
+  if (!origin || origin === 'null') return false;
+  const proto = h['x-forwarded-proto'] ?? 'https';
+  return origin !== `${proto}://${h['host'] ?? ''}`;
 }
 
 function formBody(ev: UrlEvent): URLSearchParams | undefined {

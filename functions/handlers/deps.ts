@@ -46,6 +46,8 @@ export function depsFromEnv(env: NodeJS.ProcessEnv = process.env): HandlerDeps {
     ...(env.APPROVALS_TABLE ? { approvalsTable: env.APPROVALS_TABLE } : {}),
     ...(env.APPROVAL_BASE_URL ? { approvalBaseUrl: env.APPROVAL_BASE_URL } : {}),
     ...(env.APPROVAL_KEY_SECRET ? { approvalKeySecret: env.APPROVAL_KEY_SECRET } : {}),
+    // Key of the secret fingerprints (LAMBDA.ENV.SECRET); read by collect, remediate and verify only.
+    ...(env.FINGERPRINT_KEY_SECRET ? { fingerprintKeySecret: env.FINGERPRINT_KEY_SECRET } : {}),
     excludedPrincipals: [...config.excludedPrincipals, ...excluded],
     now: () => new Date().toISOString(),
   };

@@ -1,5 +1,6 @@
 import * as z from 'zod/mini';
 import { createClients } from '../aws/clients.ts';
+import { fingerprintKeyOf } from '../aws/fingerprint-key.ts';
 import { runSweep, type SweepDeps } from '../aws/sweep.ts';
 import '../core/zod.ts';
 import { depsFromEnv, logger } from './deps.ts';
@@ -20,9 +21,11 @@ export function sweepDepsFromEnv(env: NodeJS.ProcessEnv = process.env): SweepDep
   const reportBucket = env.REPORT_BUCKET;
   if (!stateMachineArn) throw new Error('STATE_MACHINE_ARN is not set');
   if (!reportBucket) throw new Error('REPORT_BUCKET is not set');
+  // Adaptive retry: the sweep reads every function and backs off when Lambda throttles it.
+  const clients = createClients({ retryMode: 'adaptive', maxAttempts: 6 });
+  const keySecret = env.FINGERPRINT_KEY_SECRET;
   return {
-    // Adaptive retry: the sweep reads every function and backs off when Lambda throttles it.
-    clients: createClients({ retryMode: 'adaptive', maxAttempts: 6 }),
+    clients,
     config: base.config,
     region: base.homeRegion,
     account: stateMachineArn.split(':')[4],
@@ -30,6 +33,9 @@ export function sweepDepsFromEnv(env: NodeJS.ProcessEnv = process.env): SweepDep
     reportBucket,
     now: base.now,
     actor: { type: 'GuardrailSweep', ...(env.SWEEP_ROLE_ARN ? { arn: env.SWEEP_ROLE_ARN } : {}) },
+    // The deployment's key, so the report's secret fingerprints match what Collect records.
+    fingerprintKey: () =>
+      fingerprintKeyOf({ clients, config: base.config, ...(keySecret ? { fingerprintKeySecret: keySecret } : {}) }),
   };
 }
 

@@ -14,6 +14,9 @@ moto at start-up, and each patch says which AWS behaviour it restores. The integ
    list, so every RevisionId is rejected; AWS accepts the current one and rejects others with
    PreconditionFailedException.
 4. RemovePermission: moto keeps the policy's RevisionId; AWS issues a new one on every change.
+5. Function RevisionId: moto returns none (GetFunctionConfiguration, UpdateFunctionConfiguration) and
+   ignores the RevisionId of UpdateFunctionConfiguration; AWS returns one, issues a new one on every
+   configuration or code update, and rejects a stale one with PreconditionFailedException (412).
 5. ListFunctions: moto returns every function in one response; AWS returns at most 50 per page
    (fewer with MaxItems) with a NextMarker, so a caller that does not paginate misses functions.
 
@@ -22,7 +25,9 @@ Imported by the emulator bootstrap in scripts/local/emulator.ts.
 
 import re
 
+from moto.awslambda import models as lambda_models
 from moto.awslambda import policy as lambda_policy
+from moto.awslambda.exceptions import PreconditionFailedException
 from moto.moto_api._internal import mock_random
 
 _Policy = lambda_policy.Policy
@@ -87,3 +92,45 @@ def _list_functions(self):
 
 
 lambda_responses.LambdaResponse.list_functions = _list_functions
+
+
+# 5. Function RevisionId (UpdateFunctionConfiguration with RevisionId, as on AWS).
+_Function = lambda_models.LambdaFunction
+_orig_get_configuration = _Function.get_configuration
+_orig_update_configuration = _Function.update_configuration
+_orig_update_function_code = _Function.update_function_code
+
+
+def _function_revision(fn):
+    revision = getattr(fn, "_guardrail_revision_id", None)
+    if revision is None:
+        revision = str(mock_random.uuid4())
+        fn._guardrail_revision_id = revision
+    return revision
+
+
+def _get_configuration(self, *args, **kwargs):
+    config = _orig_get_configuration(self, *args, **kwargs)
+    config["RevisionId"] = _function_revision(self)
+    return config
+
+
+def _update_configuration(self, config_updates):
+    expected = config_updates.get("RevisionId")
+    if expected and expected != _function_revision(self):
+        raise PreconditionFailedException(
+            "The Revision Id provided does not match the latest Revision Id. "
+            "Call the GetFunction/GetAlias API to retrieve the latest Revision Id"
+        )
+    self._guardrail_revision_id = str(mock_random.uuid4())
+    return _orig_update_configuration(self, config_updates)
+
+
+def _update_function_code(self, updated_spec):
+    self._guardrail_revision_id = str(mock_random.uuid4())
+    return _orig_update_function_code(self, updated_spec)
+
+
+_Function.get_configuration = _get_configuration
+_Function.update_configuration = _update_configuration
+_Function.update_function_code = _update_function_code

@@ -1,3 +1,4 @@
+import { IAMClient } from '@aws-sdk/client-iam';
 import {
   GetFunctionConfigurationCommand,
   GetFunctionUrlConfigCommand,
@@ -8,14 +9,16 @@ import {
   ListTagsCommand,
   ResourceNotFoundException,
 } from '@aws-sdk/client-lambda';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { createClients } from '../../functions/aws/clients.ts';
 import { collectFunction } from '../../functions/aws/collect.ts';
 import { EXECUTORS } from '../../functions/aws/execute.ts';
 import { actionKey, READ_ACTIONS, WRITE_ACTIONS, writeAction } from '../../functions/core/actions.ts';
-import { DEFAULT_CONFIG } from '../../functions/core/config.ts';
+import { DEFAULT_CONFIG, parseConfig } from '../../functions/core/config.ts';
 import { evaluate } from '../../functions/core/evaluate.ts';
+import { RULES } from '../../functions/core/rules/index.ts';
 import { keyFor } from '../../functions/core/snapshot.ts';
 import type { PlanStep, Snapshot } from '../../functions/core/types.ts';
 import {
@@ -39,12 +42,21 @@ import {
  */
 
 const lambda = mockClient(LambdaClient);
-afterAll(() => lambda.restore());
-beforeEach(() => lambda.reset());
+const secrets = mockClient(SecretsManagerClient);
+const iam = mockClient(IAMClient);
+const MOCKS = { lambda, secretsmanager: secrets, iam };
+afterAll(() => {
+  for (const m of Object.values(MOCKS)) m.restore();
+});
+beforeEach(() => {
+  for (const m of Object.values(MOCKS)) m.reset();
+});
 
-/** `GetPolicyCommand` -> `lambda:GetPolicy` */
+/** `GetPolicyCommand` -> `lambda:GetPolicy` (every mocked service) */
 const sentActions = () =>
-  lambda.calls().map((c) => `lambda:${c.args[0].constructor.name.replace(/Command$/, '')}`);
+  Object.entries(MOCKS).flatMap(([service, m]) =>
+    m.calls().map((c) => `${service}:${c.args[0].constructor.name.replace(/Command$/, '')}`),
+  );
 
 /** The snapshots the rule unit tests use (built with the same helpers), plus a few combinations. */
 const CORPUS: Record<string, Snapshot> = {
@@ -98,12 +110,33 @@ const CORPUS: Record<string, Snapshot> = {
     urls: [{ authType: 'AWS_IAM' }],
     policies: { '': { statements: [accountStatement('partner')] } },
   }),
+  'secrets in the environment': functionSnapshot({
+    urls: [],
+    environment: {
+      DB_PASSWORD: 'N0t-a-real-but-random-Pa55word!',
+      GITHUB_TOKEN: `ghp_${'a1B2c3D4e5'.repeat(3)}123456`,
+      TABLE_NAME: 'orders',
+    },
+  }),
 };
+
+/** Configurations whose plans differ: a customer-managed key and the extension layer change the steps. */
+const CONFIGS = [
+  DEFAULT_CONFIG,
+  parseConfig({
+    secrets: {
+      kmsKeyArn: `arn:aws:kms:${REGION}:${ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab`,
+      extensionLayerArns: {
+        arm64: `arn:aws:lambda:${REGION}:177933569100:layer:AWS-Parameters-and-Secrets-Lambda-Extension-Arm64:12`,
+      },
+    },
+  }),
+];
 
 function planSteps(): { where: string; ruleId: string; step: Omit<PlanStep, 'inverse'> }[] {
   const out: { where: string; ruleId: string; step: Omit<PlanStep, 'inverse'> }[] = [];
   for (const [where, snapshot] of Object.entries(CORPUS)) {
-    for (const f of evaluate({ snapshot, config: DEFAULT_CONFIG, now: NOW }).findings) {
+    for (const f of CONFIGS.flatMap((config) => evaluate({ snapshot, config, now: NOW }).findings)) {
       for (const step of f.plan.steps) {
         out.push({ where, ruleId: f.ruleId, step });
         if (step.inverse) out.push({ where: `${where} (inverse)`, ruleId: f.ruleId, step: step.inverse });
@@ -131,20 +164,28 @@ describe('write actions', () => {
   it.each(WRITE_ACTIONS.map((a) => [actionKey(a.service, a.operation)]))(
     'executor %s sends exactly the SDK command of its operation',
     async (key) => {
-      lambda.resolves({});
+      for (const m of Object.values(MOCKS)) m.resolves({});
       await EXECUTORS[key](createClients(), REGION, { FunctionName: FUNCTION_NAME });
       expect(sentActions()).toEqual([key]);
     },
   );
 
-  it('the corpus exercises both rules and every kind of step', () => {
+  it('the corpus exercises every rule and every declared write', () => {
     const steps = planSteps();
-    expect(new Set(steps.map((s) => s.ruleId))).toEqual(
-      new Set(['LAMBDA.URL.PUBLIC', 'LAMBDA.POLICY.PUBLIC']),
+    expect(new Set(steps.map((s) => s.ruleId))).toEqual(new Set(RULES.map((r) => r.id)));
+    expect(new Set(steps.map((s) => actionKey(s.step.service, s.step.operation)))).toEqual(
+      new Set(WRITE_ACTIONS.map((a) => actionKey(a.service, a.operation))),
     );
-    expect(new Set(steps.map((s) => s.step.operation))).toEqual(
-      new Set(['UpdateFunctionUrlConfig', 'RemovePermission', 'AddPermission']),
-    );
+  });
+
+  it('an operation declared for some rules is used by no other rule', () => {
+    const misused = planSteps()
+      .filter(({ ruleId, step }) => {
+        const a = writeAction(step.service, step.operation);
+        return a?.usedBy && !a.usedBy.includes(ruleId);
+      })
+      .map(({ where, ruleId, step }) => `${where}: ${ruleId} ${step.service}:${step.operation}`);
+    expect(misused).toEqual([]);
   });
 
   it('every operation a rule plan step (or its inverse) uses is declared and executable', () => {

@@ -155,7 +155,9 @@ function secretEvent() {
 function deps(): () => HandlerDeps {
   const d: HandlerDeps = {
     clients: createClients(),
-    config: parseConfig({}),
+    // LAMBDA.ENV.SECRET reports here (its own leak tests, with the move applied, are in
+    // test/aws/env-secret.test.ts); the other rules apply, so the whole workflow runs.
+    config: parseConfig({ rules: { 'LAMBDA.ENV.SECRET': { mode: 'report' } } }),
     homeRegion: REGION,
     ledgerTable: 'guardrail-ledger',
     stateMachineArn: `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:guardrail`,

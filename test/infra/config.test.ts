@@ -35,6 +35,7 @@ describe('cdk.json', () => {
         'killSwitchParameter',
         'mode',
         'rules',
+        'sweepSchedule',
         'approvers',
         'approvalTimeoutHours',
         'approvalSender',

@@ -173,12 +173,12 @@ describe('IAM: no wildcards', () => {
     }
   });
 
-  it('Resource "*" is used only for X-Ray and the Step Functions log delivery actions', () => {
+  it('Resource "*" is used only for X-Ray, the Step Functions log delivery actions and the sweep\'s ListFunctions', () => {
     const star = statements.filter((s) => s.Effect === 'Allow' && asArray(s.Resource).includes('*'));
     const actions = new Set(star.flatMap((s) => asArray(s.Action)));
     for (const a of actions)
       expect(a).toMatch(
-        /^(xray:|logs:(Create|Delete|Get|Update)LogDelivery$|logs:ListLogDeliveries$|logs:PutResourcePolicy$|logs:Describe(LogGroups|ResourcePolicies)$)/,
+        /^(xray:|logs:(Create|Delete|Get|Update)LogDelivery$|logs:ListLogDeliveries$|logs:PutResourcePolicy$|logs:Describe(LogGroups|ResourcePolicies)$|lambda:ListFunctions$)/,
       );
   });
 });

@@ -79,7 +79,9 @@ describe('cdk-nag AwsSolutions', () => {
     const ids = [...new Set(acknowledgements(built.app).map((a) => a.id))].sort();
     expect(ids).toEqual([
       'AwsSolutions-IAM5[Resource::*]',
+      'AwsSolutions-IAM5[Resource::<SweepReportsBE2F1A9B.Arn>/*]',
       'AwsSolutions-IAM5[Resource::arn:aws:lambda:us-east-1:<AWS::AccountId>:function:*]',
+      'AwsSolutions-S1',
       'AwsSolutions-SMG4',
       'AwsSolutions-SQS3',
     ]);

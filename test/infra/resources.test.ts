@@ -129,6 +129,7 @@ describe('stack', () => {
       },
       ApprovalsTableName: { Value: { Ref: logicalIdOf(built, stack.approvals.table) } },
       ApprovalKeySecretArn: { Value: { Ref: logicalIdOf(built, stack.approvals.keys) } },
+      SweepReportBucketName: { Value: { Ref: logicalIdOf(built, stack.sweep.bucket) } },
     });
   });
 });

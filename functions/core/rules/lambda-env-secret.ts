@@ -105,7 +105,8 @@ function extensionLayer(
   if (!wanted) return { note: `no extension layer is configured for ${arch}; none added` };
   if (layers.some((l) => layerName(l) === layerName(wanted)))
     return { note: 'the function already has the Parameters and Secrets extension layer' };
-  if (layers.length >= MAX_LAYERS) return { note: `the function already has ${MAX_LAYERS} layers; none added` };
+  if (layers.length >= MAX_LAYERS)
+    return { note: `the function already has ${MAX_LAYERS} layers; none added` };
   return { add: wanted };
 }
 
@@ -174,7 +175,9 @@ function plan(
                       Effect: 'Allow',
                       Action: 'kms:Decrypt',
                       Resource: kms,
-                      Condition: { StringEquals: { 'kms:EncryptionContext:SecretARN': { fromSecretArn: name } } },
+                      Condition: {
+                        StringEquals: { 'kms:EncryptionContext:SecretARN': { fromSecretArn: name } },
+                      },
                     },
                   ]
                 : []),
@@ -227,7 +230,10 @@ function plan(
             fromEnvironmentWith: {
               remove: removed.map(arnVariable),
               set: Object.fromEntries(
-                moved.map((v) => [v.name, { fromSecretValue: { fromSecretArn: secretName(settings, fn, v.name) } }]),
+                moved.map((v) => [
+                  v.name,
+                  { fromSecretValue: { fromSecretArn: secretName(settings, fn, v.name) } },
+                ]),
               ),
             },
           },
@@ -286,15 +292,20 @@ export const lambdaEnvSecret: Rule = {
         return false;
       }
       if (secretName(settings, fn, v.name).length > SECRET_NAME_MAX) {
-        notes.push(`${v.name}: the secret name would be longer than ${SECRET_NAME_MAX} characters; move it by hand`);
+        notes.push(
+          `${v.name}: the secret name would be longer than ${SECRET_NAME_MAX} characters; move it by hand`,
+        );
         return false;
       }
       return true;
     });
     const role = roleOf(config.Role);
-    if (!role) notes.push(`the execution role ${config.Role ?? '(none)'} is not a role ARN; nothing can be granted`);
+    if (!role)
+      notes.push(`the execution role ${config.Role ?? '(none)'} is not a role ARN; nothing can be granted`);
     else if (role.account !== s.account)
-      notes.push(`the execution role is in account ${role.account}; the guardrail grants only in ${s.account}`);
+      notes.push(
+        `the execution role is in account ${role.account}; the guardrail grants only in ${s.account}`,
+      );
     const canFix = !!role && role.account === s.account && movable.length > 0;
     const p = canFix ? plan(s, movable, settings, role) : { steps: [], preconditions: [], notes: [] };
     notes.push(...p.notes);
