@@ -2,7 +2,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { createClients } from '../functions/aws/clients.ts';
 import { ledgerRecordsBetween } from '../functions/aws/ledger-report.ts';
-import { DEFAULT_CONCURRENCY, type ScanProgress, scanAccount } from '../functions/aws/scan.ts';
+import { DEFAULT_CONCURRENCY, SCAN_CLIENT_OPTIONS, type ScanProgress, scanAccount } from '../functions/aws/scan.ts';
 import { importFindings } from '../functions/aws/securityhub.ts';
 import { parseConfig } from '../functions/core/config.ts';
 import { toAsff } from '../functions/core/report/asff.ts';
@@ -134,8 +134,7 @@ export async function scanCommand(argv: string[], io: Io, now: () => string, cmd
     ...(v['endpoint-url'] ? { endpoint: v['endpoint-url'] as string } : {}),
     ...(v.profile ? { profile: v.profile as string } : {}),
     // Throttling is expected on big accounts: back off and slow down instead of failing reads.
-    retryMode: 'adaptive',
-    maxAttempts: 6,
+    ...SCAN_CLIENT_OPTIONS,
   });
   const home = env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
   let regions: string[];

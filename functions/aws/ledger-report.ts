@@ -18,8 +18,10 @@ export function daysBetween(since: string, until: string): string[] {
   return out;
 }
 
+/** DynamoDB says ValidationException ("does not have the specified index"); moto ResourceNotFoundException. */
 const missingIndex = (err: unknown) =>
-  errorName(err) === 'ValidationException' && /index/i.test(String((err as Error).message));
+  ['ValidationException', 'ResourceNotFoundException'].includes(errorName(err)) &&
+  /index/i.test(String((err as Error).message));
 
 /**
  * Ledger records with `since <= recordedAt <= until`: one Query of the `byDay` index per day (every

@@ -85,6 +85,12 @@ export interface ScanOptions {
 export const DEFAULT_CONCURRENCY = 8;
 
 /**
+ * SDK client options for scans and sweeps: the adaptive retry mode adds client-side rate limiting on
+ * top of retries, so a throttled account slows the scan down instead of failing reads.
+ */
+export const SCAN_CLIENT_OPTIONS = { retryMode: 'adaptive', maxAttempts: 6 } as const;
+
+/**
  * The snapshot a rule sees: exactly what the workflow's Collect task hands to Evaluate (environment
  * values replaced by `[redacted]` or, for secrets, by a marker with a keyed fingerprint).
  */

@@ -1,6 +1,7 @@
 import * as z from 'zod/mini';
 import { createClients } from '../aws/clients.ts';
 import { fingerprintKeyOf } from '../aws/fingerprint-key.ts';
+import { SCAN_CLIENT_OPTIONS } from '../aws/scan.ts';
 import { runSweep, type SweepDeps } from '../aws/sweep.ts';
 import '../core/zod.ts';
 import { depsFromEnv, logger } from './deps.ts';
@@ -22,7 +23,7 @@ export function sweepDepsFromEnv(env: NodeJS.ProcessEnv = process.env): SweepDep
   if (!stateMachineArn) throw new Error('STATE_MACHINE_ARN is not set');
   if (!reportBucket) throw new Error('REPORT_BUCKET is not set');
   // Adaptive retry: the sweep reads every function and backs off when Lambda throttles it.
-  const clients = createClients({ retryMode: 'adaptive', maxAttempts: 6 });
+  const clients = createClients(SCAN_CLIENT_OPTIONS);
   const keySecret = env.FINGERPRINT_KEY_SECRET;
   return {
     clients,

@@ -279,6 +279,18 @@ describe('approval callback: POST', () => {
     expect((await makeApprovalCallback(() => deps())(ev)).statusCode).toBe(200);
   });
 
+  it('Origin: null (a browser form under Referrer-Policy: no-referrer) is not refused: the CSRF token decides', async () => {
+    ddb.on(UpdateCommand).resolves({ Attributes: record({ status: 'APPROVED' }) });
+    sfn.on(SendTaskSuccessCommand).resolves({});
+    const ok = await makeApprovalCallback(() => deps())(
+      urlEvent('POST', link(), {
+        headers: { 'content-type': 'application/x-www-form-urlencoded', origin: 'null' },
+        body: form({ csrf: csrf(), decision: 'approve' }),
+      }),
+    );
+    expect(ok.statusCode).toBe(200);
+  });
+
   it('lost the race (someone decided first): 409, no task result', async () => {
     ddb
       .on(UpdateCommand)

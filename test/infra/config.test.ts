@@ -39,6 +39,7 @@ describe('cdk.json', () => {
         'approvers',
         'approvalTimeoutHours',
         'approvalSender',
+        'secrets',
       ].sort(),
     );
     expect(parseConfig(config)).toEqual(config);

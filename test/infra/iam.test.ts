@@ -18,6 +18,7 @@ import {
   resourcesOfType,
   roleStatements,
   sorted,
+  synth,
 } from './helpers.ts';
 
 /**
@@ -25,9 +26,12 @@ import {
  * module directly (not from lib/permissions.ts), so a role that drifts from the data fails here.
  */
 const EXPECTED_READS = sorted(new Set(READ_ACTIONS.function));
-const EXPECTED_WRITES = sorted(
-  new Set(WRITE_ACTIONS.filter((a) => a.resource === 'function').flatMap((a) => a.iamActions)),
-);
+/** The declared writes on one resource kind (every rule is deployed by default). */
+const writesOn = (kind: string) =>
+  sorted(new Set(WRITE_ACTIONS.filter((a) => a.resource === kind).flatMap((a) => a.iamActions)));
+const EXPECTED_WRITES = writesOn('function');
+/** Every IAM action the declared writes need, whatever the resource (what the remediate role may do). */
+const ALL_WRITES = sorted(new Set(WRITE_ACTIONS.flatMap((a) => a.iamActions)));
 const XRAY = ['xray:PutTelemetryRecords', 'xray:PutTraceSegments'];
 const LOGS = ['logs:CreateLogStream', 'logs:PutLogEvents'];
 
@@ -76,13 +80,50 @@ const reads = [
   allow(['ssm:GetParameter'], killSwitchArn, SID.readKillSwitch),
 ];
 const ledgerPut = allow(['dynamodb:PutItem'], getAtt(logicalIdOf(built, stack.ledger)), SID.putLedgerRecord);
+// The fingerprint key of LAMBDA.ENV.SECRET: collect, verify and remediate read it; nobody reads moved secrets.
+const fingerprintKeyRead = allow(
+  ['secretsmanager:GetSecretValue'],
+  ref(logicalIdOf(built, stack.fingerprintKey)),
+  SID.readFingerprintKey,
+);
+const anyRole = { 'Fn::Join': ['', ['arn:aws:iam::', { Ref: 'AWS::AccountId' }, ':role/*']] };
+const guardrailSecrets = {
+  'Fn::Join': [
+    '',
+    ['arn:aws:secretsmanager:us-east-1:', { Ref: 'AWS::AccountId' }, ':secret:lambda-guardrail/*'],
+  ],
+};
+/** The two denies that narrow PutRolePolicy/DeleteRolePolicy on `role/*` (lib/guardrail-stack.ts). */
+const roleWriteDenies = (statements: PolicyStatementJson[]) =>
+  statements.filter((s) => s.Effect === 'Deny' && String(s.Sid).startsWith('DenyWritesTo'));
 
 describe('IAM: exact statements per role', () => {
   it('remediate: reads + kill switch + exactly the write actions of functions/core/actions.ts', () => {
     const statements = roleStatements(json, roleId('remediate'));
-    expect(shape(statements)).toEqual(
-      shape([...base('remediate'), ...reads, allow(EXPECTED_WRITES, accountWide, SID.remediateFunctions)]),
+    expect(shape(statements.filter((s) => s.Effect === 'Allow'))).toEqual(
+      shape([
+        ...base('remediate'),
+        ...reads,
+        fingerprintKeyRead,
+        allow(EXPECTED_WRITES, accountWide, SID.remediateFunctions),
+        allow(writesOn('role'), anyRole, SID.remediateRoles),
+        allow(writesOn('secret'), guardrailSecrets, SID.remediateSecrets),
+      ]),
     );
+    // Together the Allow statements grant exactly the declared writes (and no GetSecretValue on moved secrets).
+    const granted = new Set(
+      statements
+        .filter((s) => s.Effect === 'Allow' && String(s.Sid).startsWith('Remediate'))
+        .flatMap((s) => asArray(s.Action)),
+    );
+    expect(sorted(granted)).toEqual(ALL_WRITES);
+    expect(
+      statements.filter(
+        (s) =>
+          asArray(s.Action).includes('secretsmanager:GetSecretValue') && s.Sid !== SID.readFingerprintKey,
+      ),
+    ).toEqual([]);
+    expect(roleWriteDenies(statements)).toHaveLength(2);
     // The action lists of the remediate role, statement by statement, equal the data.
     const bySid = Object.fromEntries(
       statements.filter((s) => s.Sid).map((s) => [s.Sid, sorted(asArray(s.Action))]),
@@ -94,7 +135,9 @@ describe('IAM: exact statements per role', () => {
 
   it('collect and verify: reads and the kill switch, no writes', () => {
     for (const name of ['collect', 'verify'] as const) {
-      expect(shape(roleStatements(json, roleId(name)))).toEqual(shape([...base(name), ...reads]));
+      expect(shape(roleStatements(json, roleId(name)))).toEqual(
+        shape([...base(name), ...reads, fingerprintKeyRead]),
+      );
     }
   });
 
@@ -167,8 +210,10 @@ describe('IAM: no wildcards', () => {
     expect(bad).toEqual([]);
   });
 
-  it('the only Deny statements are the queues’ TLS-only (aws:SecureTransport=false) statements', () => {
-    for (const s of statements.filter((x) => x.Effect === 'Deny')) {
+  it('the only Deny statements are the queues’ TLS-only (aws:SecureTransport=false) statements and the role-write denies', () => {
+    for (const s of statements.filter(
+      (x) => x.Effect === 'Deny' && !String(x.Sid).startsWith('DenyWritesTo'),
+    )) {
       expect(s.Condition).toEqual({ Bool: { 'aws:SecureTransport': 'false' } });
     }
   });
@@ -184,9 +229,23 @@ describe('IAM: no wildcards', () => {
 });
 
 describe('lib/permissions', () => {
-  it('remediationActions() is every WRITE_ACTIONS entry on functions', () => {
-    expect(remediationActions()).toEqual(EXPECTED_WRITES);
-    expect(remediationGrants()).toEqual([{ kind: 'function', actions: EXPECTED_WRITES }]);
+  it('remediationActions() is every WRITE_ACTIONS entry, grouped by the resource it acts on', () => {
+    expect(remediationActions()).toEqual(ALL_WRITES);
+    expect(remediationGrants()).toEqual(
+      ['function', 'role', 'secret'].map((kind) => ({ kind, actions: writesOn(kind) })),
+    );
+    // Only the rules that use an operation bring it: without LAMBDA.ENV.SECRET, functions only.
+    const firstRules = RULES.filter((r) => r.id !== 'LAMBDA.ENV.SECRET');
+    expect(remediationGrants(firstRules)).toEqual([
+      {
+        kind: 'function',
+        actions: sorted(
+          new Set(
+            WRITE_ACTIONS.filter((a) => a.resource === 'function' && !a.usedBy).flatMap((a) => a.iamActions),
+          ),
+        ),
+      },
+    ]);
   });
 
   it('readGrants() is READ_ACTIONS for the resource kinds the rules evaluate', () => {
@@ -208,5 +267,58 @@ describe('lib/permissions', () => {
     for (const a of ['lambda:GetPolicy', 'ssm:GetParameter']) expect(isWildcardAction(a)).toBe(false);
     expect(() => assertNoWildcardActions(['lambda:GetPolicy', 'lambda:*'])).toThrow(/lambda:\*/);
     expect(() => assertNoWildcardActions(EXPECTED_WRITES)).not.toThrow();
+  });
+});
+
+describe('IAM: moving secrets (LAMBDA.ENV.SECRET)', () => {
+  const remediate = roleStatements(json, roleId('remediate'));
+
+  it('PutRolePolicy/DeleteRolePolicy never on the guardrail’s own roles, nor on roles tagged lambda-guardrail:protected', () => {
+    const [own, protectedRoles] = roleWriteDenies(remediate).sort((a, b) =>
+      String(a.Sid).localeCompare(String(b.Sid)),
+    );
+    expect(sorted(asArray(own.Action))).toEqual(['iam:DeleteRolePolicy', 'iam:PutRolePolicy']);
+    const roles = resourcesOfType(json, 'AWS::IAM::Role').map(([id]) => JSON.stringify(getAtt(id)));
+    expect(sorted(asArray(own.Resource).map((r) => JSON.stringify(r)))).toEqual(sorted(roles));
+    expect(roles).toContain(JSON.stringify(getAtt(roleId('remediate'))));
+    expect(protectedRoles).toMatchObject({
+      Sid: SID.denyProtectedRoles,
+      Resource: anyRole,
+      Condition: { StringEquals: { 'aws:ResourceTag/lambda-guardrail:protected': 'true' } },
+    });
+  });
+
+  it('no iam:PassRole anywhere (the fix never changes a function’s role)', () => {
+    expect(allPolicyStatements(json).flatMap((s) => asArray(s.Action))).not.toContain('iam:PassRole');
+  });
+
+  it('a customer-managed key and extension layers add exactly their grants, on exactly those resources', () => {
+    const kms = 'arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab';
+    const layer =
+      'arn:aws:lambda:us-east-1:177933569100:layer:AWS-Parameters-and-Secrets-Lambda-Extension-Arm64:12';
+    const other = synth({ guardrail: { secrets: { kmsKeyArn: kms, extensionLayerArns: { arm64: layer } } } });
+    const st = roleStatements(other.json, logicalIdOf(other, other.stack.functions.remediate.role));
+    expect(st.find((s) => s.Sid === SID.useSecretsKey)).toMatchObject({
+      Effect: 'Allow',
+      Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
+      Resource: kms,
+    });
+    expect(st.find((s) => s.Sid === SID.useExtensionLayer)).toMatchObject({
+      Effect: 'Allow',
+      Action: 'lambda:GetLayerVersion',
+      Resource: layer,
+    });
+    // Without them, neither statement exists.
+    expect(remediate.filter((s) => s.Sid === SID.useSecretsKey || s.Sid === SID.useExtensionLayer)).toEqual(
+      [],
+    );
+  });
+
+  it('the secret prefix of the configuration scopes the secret writes', () => {
+    const other = synth({ guardrail: { secrets: { namePrefix: 'prod/moved/' } } });
+    const st = roleStatements(other.json, logicalIdOf(other, other.stack.functions.remediate.role));
+    expect(JSON.stringify(st.find((s) => s.Sid === SID.remediateSecrets)?.Resource)).toContain(
+      ':secret:prod/moved/*',
+    );
   });
 });

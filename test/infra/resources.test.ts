@@ -92,7 +92,12 @@ describe('functions', () => {
     const ledger = { Ref: logicalIdOf(built, stack.ledger) };
     expect(vars('evaluate')).toEqual(common);
     for (const n of ['collect', 'verify', 'remediate'] as const) {
-      expect(vars(n)).toEqual({ ...common, KILL_SWITCH_PARAMETER: config.killSwitchParameter });
+      expect(vars(n)).toEqual({
+        ...common,
+        KILL_SWITCH_PARAMETER: config.killSwitchParameter,
+        // The key of secret fingerprints: the three share it (docs/secret-remediation.md).
+        FINGERPRINT_KEY_SECRET: { Ref: logicalIdOf(built, stack.fingerprintKey) },
+      });
     }
     expect(vars('record')).toEqual({ ...common, LEDGER_TABLE: ledger });
     const ingest = vars('ingest');

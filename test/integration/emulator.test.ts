@@ -253,27 +253,47 @@ describe('a. CreateFunction / GetFunctionConfiguration', () => {
     expect(cfg.LastUpdateStatus).toBe('Successful');
   });
 
-  it('GetFunctionConfiguration has NO RevisionId in moto', async () => {
+  it('GetFunctionConfiguration returns a function RevisionId', async () => {
     const cfg = await lambda.send(new GetFunctionConfigurationCommand({ FunctionName: 'fn-a' }));
-    // MOTO DIFFERS: real AWS always returns RevisionId on FunctionConfiguration
-    // (GetFunction, GetFunctionConfiguration, Create/UpdateFunctionConfiguration).
-    // moto 5.2.5 never does, so RevisionId-based optimistic locking on function
-    // configuration cannot be exercised against the emulator.
-    expect(cfg.RevisionId).toBeUndefined();
+    // PATCHED: real AWS always returns RevisionId on FunctionConfiguration (GetFunction,
+    // GetFunctionConfiguration, Create/UpdateFunctionConfiguration); moto 5.2.5 never does, and
+    // moto_patches.py (patch 5) restores it.
+    expect(cfg.RevisionId).toMatch(/^[0-9a-f-]{36}$/);
     const full = await lambda.send(new GetFunctionCommand({ FunctionName: 'fn-a' }));
-    expect(full.Configuration?.RevisionId).toBeUndefined();
+    expect(full.Configuration?.RevisionId).toBe(cfg.RevisionId);
   });
 
-  it('UpdateFunctionConfiguration ignores RevisionId in moto', async () => {
+  it('UpdateFunctionConfiguration honours RevisionId (stale -> 412, nothing changes; current -> new RevisionId)', async () => {
+    const before = await lambda.send(new GetFunctionConfigurationCommand({ FunctionName: 'fn-a' }));
+    const err = await failure(
+      lambda.send(
+        new UpdateFunctionConfigurationCommand({
+          FunctionName: 'fn-a',
+          Environment: { Variables: { STAGE: 'dev' } },
+          RevisionId: '00000000-0000-0000-0000-000000000000',
+        }),
+      ),
+    );
+    // PATCHED: moto 5.2.5 ignores RevisionId; real AWS rejects a stale one with
+    // PreconditionFailedException (412) and changes nothing (moto_patches.py, patch 5).
+    expect(err.name).toBe('PreconditionFailedException');
+    expect(err.$metadata?.httpStatusCode).toBe(412);
+    const unchanged = await lambda.send(new GetFunctionConfigurationCommand({ FunctionName: 'fn-a' }));
+    expect(unchanged.Environment?.Variables).toEqual(before.Environment?.Variables);
+    expect(unchanged.RevisionId).toBe(before.RevisionId);
+
     const res = await lambda.send(
       new UpdateFunctionConfigurationCommand({
         FunctionName: 'fn-a',
         Environment: { Variables: { STAGE: 'dev' } },
-        RevisionId: '00000000-0000-0000-0000-000000000000',
+        RevisionId: before.RevisionId,
       }),
     );
-    // MOTO DIFFERS: real AWS rejects a stale RevisionId with PreconditionFailedException (412).
     expect(res.Environment?.Variables).toEqual({ STAGE: 'dev' });
+    // PATCHED: every configuration update issues a new RevisionId, as on AWS.
+    expect(res.RevisionId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(res.RevisionId).not.toBe(before.RevisionId);
+    expect(res.LastUpdateStatus).toBe('Successful'); // moto: at once (AWS: InProgress first)
   });
 
   it('clearing all variables removes Environment from the response in moto', async () => {
@@ -649,8 +669,8 @@ describe('c. Resource policy: AddPermission / GetPolicy / RemovePermission', () 
     expect(r5).toBe(r4);
 
     const cfg = await lambda.send(new GetFunctionConfigurationCommand({ FunctionName: 'fn-rev' }));
-    // MOTO DIFFERS: no function RevisionId at all in moto, so they can never be equal.
-    expect(cfg.RevisionId).toBeUndefined();
+    // PATCHED (patch 5): the function has its own RevisionId; it is not the policy's.
+    expect(cfg.RevisionId).toMatch(/^[0-9a-f-]{36}$/);
     expect(cfg.RevisionId).not.toBe(r5);
   });
 

@@ -23,6 +23,7 @@ describe('parseConfig', () => {
       approvers: [],
       approvalTimeoutHours: 72,
       approvalSender: null,
+      secrets: { namePrefix: 'lambda-guardrail/', kmsKeyArn: null, extensionLayerArns: null },
     };
     expect(parseConfig({})).toEqual(expected);
     expect(parseConfig(undefined)).toEqual(expected);
@@ -44,6 +45,14 @@ describe('parseConfig', () => {
       approvers: ['security-lead@example.com', 'oncall@example.com'],
       approvalTimeoutHours: 24,
       approvalSender: 'guardrail@example.com',
+      secrets: {
+        namePrefix: 'prod/lambda/',
+        kmsKeyArn: 'arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab',
+        extensionLayerArns: {
+          arm64:
+            'arn:aws:lambda:eu-west-1:015030872274:layer:AWS-Parameters-and-Secrets-Lambda-Extension-Arm64:12',
+        },
+      },
     };
     expect(parseConfig(input)).toEqual(input);
   });
@@ -80,6 +89,18 @@ describe('parseConfig', () => {
     ['killSwitchParameter', { killSwitchParameter: 'kill-switch' }, /killSwitchParameter: must be an SSM/],
     ['homeRegion', { homeRegion: 'US East' }, /homeRegion: must be a region name/],
     ['rules', { rules: [] }, /rules/],
+    ['secrets.namePrefix', { secrets: { namePrefix: '/leading-slash' } }, /secrets\.namePrefix: must be/],
+    [
+      'secrets.kmsKeyArn',
+      { secrets: { kmsKeyArn: 'alias/aws/secretsmanager' } },
+      /secrets\.kmsKeyArn: must be a KMS key ARN/,
+    ],
+    [
+      'secrets.extensionLayerArns',
+      { secrets: { extensionLayerArns: { arm64: 'AWS-Parameters-and-Secrets' } } },
+      /secrets\.extensionLayerArns\.arm64: must be a layer version ARN/,
+    ],
+    ['secrets (unknown key)', { secrets: { kmsKeyId: 'x' } }, /kmsKeyId/],
   ])('rejects a bad %s', (_label, input, pattern) => {
     expect(rejection(input).message).toMatch(pattern);
   });
