@@ -17,7 +17,7 @@ moto at start-up, and each patch says which AWS behaviour it restores. The integ
 5. Function RevisionId: moto returns none (GetFunctionConfiguration, UpdateFunctionConfiguration) and
    ignores the RevisionId of UpdateFunctionConfiguration; AWS returns one, issues a new one on every
    configuration or code update, and rejects a stale one with PreconditionFailedException (412).
-5. ListFunctions: moto returns every function in one response; AWS returns at most 50 per page
+6. ListFunctions: moto returns every function in one response; AWS returns at most 50 per page
    (fewer with MaxItems) with a NextMarker, so a caller that does not paginate misses functions.
 
 Imported by the emulator bootstrap in scripts/local/emulator.ts.
@@ -64,7 +64,7 @@ _Policy.decode_policy = _decode_policy
 _Policy.del_statement = _del_statement
 
 
-# 5. ListFunctions pages like AWS: at most 50 functions per response (MaxItems lowers it), NextMarker
+# 6. ListFunctions pages like AWS: at most 50 functions per response (MaxItems lowers it), NextMarker
 #    when more remain, Marker to continue. The marker is opaque to callers (here: the next index).
 from moto.awslambda import responses as lambda_responses  # noqa: E402
 

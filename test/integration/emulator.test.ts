@@ -34,6 +34,7 @@ import {
   GetPolicyCommand,
   InvokeCommand,
   LambdaClient,
+  ListFunctionsCommand,
   ListFunctionUrlConfigsCommand,
   ListTagsCommand,
   PublishVersionCommand,
@@ -251,6 +252,28 @@ describe('a. CreateFunction / GetFunctionConfiguration', () => {
     expect(cfg.Handler).toBe('index.handler');
     expect(cfg.Role).toBe(roleArn);
     expect(cfg.LastUpdateStatus).toBe('Successful');
+  });
+
+  it('ListFunctions pages like AWS: MaxItems per page (at most 50), NextMarker, Marker', async () => {
+    await createFunction('fn-page-1', roleArn);
+    await createFunction('fn-page-2', roleArn);
+    // PATCHED: moto 5.2.5 returns every function in one response and ignores MaxItems/Marker; AWS
+    // returns at most 50 per page with a NextMarker (moto_patches.py, patch 6).
+    const names: string[] = [];
+    let marker: string | undefined;
+    let pages = 0;
+    do {
+      const page = await lambda.send(new ListFunctionsCommand({ MaxItems: 1, ...(marker ? { Marker: marker } : {}) }));
+      expect(page.Functions!.length).toBeLessThanOrEqual(1);
+      names.push(...page.Functions!.map((f) => f.FunctionName!));
+      marker = page.NextMarker;
+      pages++;
+    } while (marker);
+    expect(pages).toBe(names.length);
+    expect(names).toEqual(expect.arrayContaining(['fn-a', 'fn-page-1', 'fn-page-2']));
+    const all = await lambda.send(new ListFunctionsCommand({}));
+    expect(all.NextMarker).toBeUndefined();
+    expect(all.Functions!.map((f) => f.FunctionName).sort()).toEqual([...names].sort());
   });
 
   it('GetFunctionConfiguration returns a function RevisionId', async () => {
