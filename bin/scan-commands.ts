@@ -2,11 +2,21 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { createClients } from '../functions/aws/clients.ts';
 import { ledgerRecordsBetween } from '../functions/aws/ledger-report.ts';
-import { DEFAULT_CONCURRENCY, SCAN_CLIENT_OPTIONS, type ScanProgress, scanAccount } from '../functions/aws/scan.ts';
+import {
+  DEFAULT_CONCURRENCY,
+  SCAN_CLIENT_OPTIONS,
+  type ScanProgress,
+  scanAccount,
+} from '../functions/aws/scan.ts';
 import { importFindings } from '../functions/aws/securityhub.ts';
 import { parseConfig } from '../functions/core/config.ts';
 import { toAsff } from '../functions/core/report/asff.ts';
-import { isScanFormat, renderScanReport, SCAN_FORMATS, scanExitCode } from '../functions/core/report/index.ts';
+import {
+  isScanFormat,
+  renderScanReport,
+  SCAN_FORMATS,
+  scanExitCode,
+} from '../functions/core/report/index.ts';
 import {
   buildLedgerReport,
   isLedgerFormat,
@@ -49,7 +59,9 @@ function readJsonFile(path: string, what: string): unknown {
   try {
     text = readFileSync(path, 'utf8');
   } catch (err) {
-    throw new UsageError(`cannot read ${what} file ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    throw new UsageError(
+      `cannot read ${what} file ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+    );
   }
   try {
     return JSON.parse(text);
@@ -95,7 +107,12 @@ export function progressPrinter(stream: NonNullable<CommandEnv['progressStream']
   };
 }
 
-export async function scanCommand(argv: string[], io: Io, now: () => string, cmd: CommandEnv = {}): Promise<number> {
+export async function scanCommand(
+  argv: string[],
+  io: Io,
+  now: () => string,
+  cmd: CommandEnv = {},
+): Promise<number> {
   const env = cmd.env ?? process.env;
   const v = parse(argv, {
     region: { type: 'string' },
@@ -109,7 +126,8 @@ export async function scanCommand(argv: string[], io: Io, now: () => string, cmd
     import: { type: 'boolean' },
     config: { type: 'string' },
   });
-  if (!isScanFormat(v.format)) throw new UsageError(`--format must be one of ${SCAN_FORMATS.join(', ')}, got ${v.format}`);
+  if (!isScanFormat(v.format))
+    throw new UsageError(`--format must be one of ${SCAN_FORMATS.join(', ')}, got ${v.format}`);
   if (v.region && v['all-regions']) throw new UsageError('pass either --region or --all-regions, not both');
   const concurrency = v.concurrency === undefined ? DEFAULT_CONCURRENCY : Number(v.concurrency);
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) {
@@ -144,10 +162,18 @@ export async function scanCommand(argv: string[], io: Io, now: () => string, cmd
   } else {
     const given = (v.region as string | undefined) ?? home;
     if (!given) throw new UsageError('no region: pass --region r1,r2 or --all-regions, or set AWS_REGION');
-    regions = [...new Set(given.split(',').map((s) => s.trim()).filter(Boolean))];
+    regions = [
+      ...new Set(
+        given
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean),
+      ),
+    ];
   }
   const bad = regions.filter((r) => !REGION.test(r));
-  if (!regions.length || bad.length) throw new UsageError(`not a region name: ${bad.join(', ') || '(empty)'}`);
+  if (!regions.length || bad.length)
+    throw new UsageError(`not a region name: ${bad.join(', ') || '(empty)'}`);
 
   const clock = cmd.clock ?? Date.now;
   const progress = progressPrinter(cmd.progressStream ?? process.stderr, clock);
@@ -177,7 +203,9 @@ export async function scanCommand(argv: string[], io: Io, now: () => string, cmd
   if (v.import) {
     const findings = toAsff(report);
     const r = await importFindings(clients, findings);
-    io.err(`imported ${r.succeeded} of ${findings.length} finding(s) into Security Hub in ${r.batches} call(s)`);
+    io.err(
+      `imported ${r.succeeded} of ${findings.length} finding(s) into Security Hub in ${r.batches} call(s)`,
+    );
     for (const f of r.failed) io.err(`Security Hub refused ${f.id}: ${f.error}: ${f.message}`);
     if (r.failed.length) code = 2;
   }
@@ -188,12 +216,19 @@ function isoArg(value: string, flag: string, endOfDay: boolean): string {
   const dateOnly = /^\d{4}-\d{2}-\d{2}$/.test(value);
   const t = Date.parse(dateOnly ? `${value}T${endOfDay ? '23:59:59.999' : '00:00:00.000'}Z` : value);
   if (!/^\d{4}-\d{2}-\d{2}/.test(value) || Number.isNaN(t)) {
-    throw new UsageError(`${flag} must be an ISO date or time (2025-06-01 or 2025-06-01T12:00:00Z), got ${value}`);
+    throw new UsageError(
+      `${flag} must be an ISO date or time (2025-06-01 or 2025-06-01T12:00:00Z), got ${value}`,
+    );
   }
   return new Date(t).toISOString();
 }
 
-export async function reportCommand(argv: string[], io: Io, now: () => string, cmd: CommandEnv = {}): Promise<number> {
+export async function reportCommand(
+  argv: string[],
+  io: Io,
+  now: () => string,
+  cmd: CommandEnv = {},
+): Promise<number> {
   const env = cmd.env ?? process.env;
   const v = parse(argv, {
     since: { type: 'string' },
@@ -206,12 +241,16 @@ export async function reportCommand(argv: string[], io: Io, now: () => string, c
     output: { type: 'string' },
   });
   if (!v.since) throw new UsageError('report needs --since <date>');
-  if (!isLedgerFormat(v.format)) throw new UsageError(`--format must be one of ${LEDGER_FORMATS.join(', ')}, got ${v.format}`);
+  if (!isLedgerFormat(v.format))
+    throw new UsageError(`--format must be one of ${LEDGER_FORMATS.join(', ')}, got ${v.format}`);
   const since = isoArg(v.since as string, '--since', false);
   const until = v.until ? isoArg(v.until as string, '--until', true) : now();
   if (since > until) throw new UsageError(`--since ${since} is after --until ${until}`);
   const table = (v.table as string | undefined) ?? env.GUARDRAIL_LEDGER_TABLE;
-  if (!table) throw new UsageError('pass --table (the ledger table name, a stack output) or set GUARDRAIL_LEDGER_TABLE');
+  if (!table)
+    throw new UsageError(
+      'pass --table (the ledger table name, a stack output) or set GUARDRAIL_LEDGER_TABLE',
+    );
   const region = (v.region as string | undefined) ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
   if (!region) throw new UsageError('no region: pass --region or set AWS_REGION');
   const clients = createClients({

@@ -2,9 +2,9 @@ import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as s3 from 'aws-cdk-lib/aws-s3';
-import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as schedulerTargets from 'aws-cdk-lib/aws-scheduler-targets';
+import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
@@ -34,7 +34,12 @@ export const REPORT_RETENTION = Duration.days(400);
 /** Objects under this prefix expire after REPORT_RETENTION. */
 export const REPORTS_PREFIX = 'reports/';
 
-function statement(sid: string, actions: string[], resources: string[], conditions?: Record<string, unknown>) {
+function statement(
+  sid: string,
+  actions: string[],
+  resources: string[],
+  conditions?: Record<string, unknown>,
+) {
   assertNoWildcardActions(actions);
   return new iam.PolicyStatement({
     sid,
@@ -58,7 +63,9 @@ class ExactLambdaInvoke extends schedulerTargets.LambdaInvoke {
   }
 
   protected override addTargetActionToRole(role: iam.IRole): void {
-    role.addToPrincipalPolicy(statement(SWEEP_SID.invokeSweep, ['lambda:InvokeFunction'], [this.target.functionArn]));
+    role.addToPrincipalPolicy(
+      statement(SWEEP_SID.invokeSweep, ['lambda:InvokeFunction'], [this.target.functionArn]),
+    );
   }
 }
 
@@ -125,7 +132,11 @@ export class GuardrailSweep extends Construct {
     props.grantReads(fn);
     if (props.fingerprintKey) {
       fn.addToPolicy(
-        statement(SWEEP_SID.readFingerprintKey, ['secretsmanager:GetSecretValue'], [props.fingerprintKey.secretArn]),
+        statement(
+          SWEEP_SID.readFingerprintKey,
+          ['secretsmanager:GetSecretValue'],
+          [props.fingerprintKey.secretArn],
+        ),
       );
     }
     // ListFunctions has no resource-level permissions: it needs Resource "*". A policy of its own, so
@@ -153,7 +164,8 @@ export class GuardrailSweep extends Construct {
     // Digest email: the approvers, from the approval sender (SES v2), when both are configured.
     if (config.approvalSender && config.approvers.length) {
       const domain = config.approvalSender.split('@')[1];
-      const identity = (name: string) => stack.formatArn({ service: 'ses', resource: 'identity', resourceName: name });
+      const identity = (name: string) =>
+        stack.formatArn({ service: 'ses', resource: 'identity', resourceName: name });
       const identities = [...new Set([config.approvalSender, domain, ...config.approvers])].map(identity);
       fn.addToPolicy(
         statement(SWEEP_SID.sendDigestEmail, ['ses:SendEmail'], identities, {
@@ -174,7 +186,9 @@ export class GuardrailSweep extends Construct {
         'This queue is itself the dead-letter queue of the sweep schedule (invocations Scheduler could not deliver); it needs no DLQ of its own.',
     });
     const target = new ExactLambdaInvoke(fn.fn, {
-      input: scheduler.ScheduleTargetInput.fromObject({ scheduledTime: scheduler.ContextAttribute.scheduledTime }),
+      input: scheduler.ScheduleTargetInput.fromObject({
+        scheduledTime: scheduler.ContextAttribute.scheduledTime,
+      }),
       retryAttempts: 2,
       maxEventAge: Duration.hours(1),
       deadLetterQueue: this.deadLetterQueue,

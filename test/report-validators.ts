@@ -15,7 +15,8 @@ import { PROJECT_ROOT } from '../lib/functions.ts';
  */
 
 type Formats = (ajv: unknown) => unknown;
-const addFormats = ((addFormatsModule as unknown as { default?: Formats }).default ?? addFormatsModule) as Formats;
+const addFormats = ((addFormatsModule as unknown as { default?: Formats }).default ??
+  addFormatsModule) as Formats;
 type Validator = ((data: unknown) => boolean) & { errors?: unknown[] | null };
 
 const json = (...path: string[]) => JSON.parse(readFileSync(join(PROJECT_ROOT, ...path), 'utf8'));
@@ -52,19 +53,26 @@ const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
 export function asffProblems(f: AsffFinding | Record<string, unknown>): string[] {
   const x = f as Record<string, unknown>;
   const out: string[] = [];
-  for (const k of ASFF_REQUIRED_FIELDS) if (x[k] === undefined || x[k] === null || x[k] === '') out.push(`missing ${k}`);
+  for (const k of ASFF_REQUIRED_FIELDS)
+    if (x[k] === undefined || x[k] === null || x[k] === '') out.push(`missing ${k}`);
   if (x.SchemaVersion !== '2018-10-08') out.push('SchemaVersion must be 2018-10-08');
   if (typeof x.AwsAccountId !== 'string' || !/^\d{12}$/.test(x.AwsAccountId)) out.push('AwsAccountId');
-  for (const k of ['CreatedAt', 'UpdatedAt'] as const) if (!ISO.test(String(x[k]))) out.push(`${k} not ISO 8601`);
+  for (const k of ['CreatedAt', 'UpdatedAt'] as const)
+    if (!ISO.test(String(x[k]))) out.push(`${k} not ISO 8601`);
   if (!/^arn:aws[a-z-]*:securityhub:[a-z0-9-]+:\d{12}:product\/\d{12}\/default$/.test(String(x.ProductArn)))
     out.push('ProductArn');
   if (String(x.Title).length > 256) out.push('Title > 256');
   if (String(x.Description).length > 1024) out.push('Description > 1024');
   if (String(x.Id).length > 512) out.push('Id > 512');
   const sev = x.Severity as { Label?: string } | undefined;
-  if (!sev || !['INFORMATIONAL', 'LOW', 'MEDIUM', 'HIGH', 'CRITICAL'].includes(String(sev.Label))) out.push('Severity.Label');
+  if (!sev || !['INFORMATIONAL', 'LOW', 'MEDIUM', 'HIGH', 'CRITICAL'].includes(String(sev.Label)))
+    out.push('Severity.Label');
   const types = x.Types as string[] | undefined;
-  if (!Array.isArray(types) || !types.length || types.some((t) => t.split('/').length < 2 || t.split('/').length > 3))
+  if (
+    !Array.isArray(types) ||
+    !types.length ||
+    types.some((t) => t.split('/').length < 2 || t.split('/').length > 3)
+  )
     out.push('Types must be namespace/category[/classifier]');
   const resources = x.Resources as { Type?: string; Id?: string }[] | undefined;
   if (!Array.isArray(resources) || !resources.length || resources.length > 32) out.push('Resources: 1..32');

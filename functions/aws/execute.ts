@@ -88,7 +88,7 @@ export const EXECUTORS: Readonly<Record<string, Exec>> = {
         .get(SecretsManagerClient, r)
         .send(new CreateSecretCommand(p as unknown as CreateSecretCommandInput)),
     ),
-  'secretsmanager:DeleteSecret': absentOk(async (c, r, p) =>
+  'secretsmanager:DeleteSecret': /* @__PURE__ */ absentOk(async (c, r, p) =>
     body(
       await c
         .get(SecretsManagerClient, r)
@@ -104,7 +104,7 @@ export const EXECUTORS: Readonly<Record<string, Exec>> = {
           new PutRolePolicyCommand(p as { RoleName: string; PolicyName: string; PolicyDocument: string }),
         ),
     ),
-  'iam:DeleteRolePolicy': absentOk(async (c, r, p) =>
+  'iam:DeleteRolePolicy': /* @__PURE__ */ absentOk(async (c, r, p) =>
     body(
       await c
         .get(IAMClient, r)

@@ -3,7 +3,8 @@
  * waiters and a counter. Tasks start in submission order.
  */
 export function createLimiter(limit: number) {
-  if (!Number.isInteger(limit) || limit < 1) throw new RangeError(`concurrency must be a positive integer, got ${limit}`);
+  if (!Number.isInteger(limit) || limit < 1)
+    throw new RangeError(`concurrency must be a positive integer, got ${limit}`);
   let active = 0;
   const waiting: (() => void)[] = [];
   // A finishing task hands its slot straight to the next waiter (the count stays), so a task that

@@ -25,9 +25,9 @@ export async function putObject(
   body: string,
   contentType: string,
 ): Promise<void> {
-  await clients.get(S3Client, region).send(
-    new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: contentType }),
-  );
+  await clients
+    .get(S3Client, region)
+    .send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: contentType }));
 }
 
 /** The previous sweep's report, or undefined on the first sweep (or if it cannot be parsed). */
@@ -37,7 +37,9 @@ export async function readLatestReport(
   bucket: string,
 ): Promise<ScanReport | undefined> {
   try {
-    const r = await clients.get(S3Client, region).send(new GetObjectCommand({ Bucket: bucket, Key: LATEST_KEY }));
+    const r = await clients
+      .get(S3Client, region)
+      .send(new GetObjectCommand({ Bucket: bucket, Key: LATEST_KEY }));
     const text = await r.Body?.transformToString('utf-8');
     if (!text) return undefined;
     const parsed = JSON.parse(text) as ScanReport;

@@ -123,7 +123,10 @@ export function isReadFailure(err: unknown): boolean {
   return ['TimeoutError', 'NetworkingError', 'RequestTimeout', 'AbortError'].includes(String(e.name));
 }
 
-const firstLine = (err: unknown) => String((err as Error)?.message ?? err).split('\n')[0].slice(0, 300);
+const firstLine = (err: unknown) =>
+  String((err as Error)?.message ?? err)
+    .split('\n')[0]
+    .slice(0, 300);
 const readError = (err: unknown) => ({ error: errorName(err), message: firstLine(err) });
 
 const roleNameOf = (arn: string) => arn.split('/').pop() ?? arn;
@@ -162,7 +165,10 @@ export async function scanAccount(opts: ScanOptions): Promise<ScanReport> {
   );
   const functions = listedByRegion.flat();
   const roleRules = rules.some((r) => r.resource === 'role');
-  const roleArns = collectors.role && roleRules ? [...new Set(functions.flatMap((f) => (f.roleArn ? [f.roleArn] : [])))] : [];
+  const roleArns =
+    collectors.role && roleRules
+      ? [...new Set(functions.flatMap((f) => (f.roleArn ? [f.roleArn] : [])))]
+      : [];
   progress.total = functions.length + roleArns.length;
   report('reading');
 
@@ -175,7 +181,12 @@ export async function scanAccount(opts: ScanOptions): Promise<ScanReport> {
     return unit;
   };
 
-  const evaluateUnit = (snapshot: Snapshot, region: string, resources: Parameters<typeof syntheticEvent>[0]['resources'], id: string) =>
+  const evaluateUnit = (
+    snapshot: Snapshot,
+    region: string,
+    resources: Parameters<typeof syntheticEvent>[0]['resources'],
+    id: string,
+  ) =>
     evaluate({
       snapshot: prepareSnapshot(snapshot, fingerprintKey),
       config: reportConfig,
@@ -186,11 +197,22 @@ export async function scanAccount(opts: ScanOptions): Promise<ScanReport> {
 
   const functionUnit = (fn: FunctionRef) =>
     limiter.run(async (): Promise<ScanUnit> => {
-      const base = { kind: 'function' as const, arn: fn.arn, name: fn.name, region: fn.region, ...(fn.roleArn ? { roleArn: fn.roleArn } : {}) };
+      const base = {
+        kind: 'function' as const,
+        arn: fn.arn,
+        name: fn.name,
+        region: fn.region,
+        ...(fn.roleArn ? { roleArn: fn.roleArn } : {}),
+      };
       try {
         const raw = await collectors.function(clients, { account, region: fn.region, functionName: fn.name });
         if (raw.responses['GetFunctionConfiguration'] === null) return finish({ ...base, deleted: true });
-        const evaluation = evaluateUnit(raw, fn.region, { functionName: fn.name, functionArn: fn.arn }, `${origin}-${fn.arn}`);
+        const evaluation = evaluateUnit(
+          raw,
+          fn.region,
+          { functionName: fn.name, functionArn: fn.arn },
+          `${origin}-${fn.arn}`,
+        );
         return finish({ ...base, evaluation });
       } catch (err) {
         if (!isReadFailure(err)) throw err;
@@ -209,7 +231,12 @@ export async function scanAccount(opts: ScanOptions): Promise<ScanReport> {
       try {
         const raw = await roleCollector!(clients, { account, region, roleArn });
         if (raw.responses['GetRole'] === null) return finish({ ...base, deleted: true });
-        const evaluation = evaluateUnit(raw, region, { roleName: base.name, roleArn }, `${origin}-${roleArn}`);
+        const evaluation = evaluateUnit(
+          raw,
+          region,
+          { roleName: base.name, roleArn },
+          `${origin}-${roleArn}`,
+        );
         return finish({ ...base, evaluation });
       } catch (err) {
         if (!isReadFailure(err)) throw err;

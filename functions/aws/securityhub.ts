@@ -15,7 +15,10 @@ export interface ImportResult {
  * calls per second per account and region, and the clients retry throttling. Findings Security Hub
  * refuses are returned, not thrown.
  */
-export async function importFindings(clients: AwsClients, findings: readonly AsffFinding[]): Promise<ImportResult> {
+export async function importFindings(
+  clients: AwsClients,
+  findings: readonly AsffFinding[],
+): Promise<ImportResult> {
   const result: ImportResult = { batches: 0, succeeded: 0, failed: [] };
   for (const batch of asffBatches(findings)) {
     const r = await clients

@@ -57,14 +57,18 @@ export function sweepTargets(report: ScanReport, rules: readonly Rule[]): Resour
     .map((r) => ({ functionName: r.name, functionArn: r.arn }));
   // Role rules are evaluated on roles: one execution per distinct execution role, once such rules exist.
   const roles = rules.some((r) => r.resource === 'role')
-    ? [...new Set(report.resources.flatMap((r) => (r.kind === 'function' && r.roleArn ? [r.roleArn] : [])))].map(
-        (roleArn) => ({ roleArn, roleName: roleArn.split('/').pop() ?? roleArn }),
-      )
+    ? [
+        ...new Set(report.resources.flatMap((r) => (r.kind === 'function' && r.roleArn ? [r.roleArn] : []))),
+      ].map((roleArn) => ({ roleArn, roleName: roleArn.split('/').pop() ?? roleArn }))
     : [];
   return [...functions, ...roles];
 }
 
-export function sweepEvents(report: ScanReport, deps: Pick<SweepDeps, 'account' | 'region' | 'actor' | 'rules'>, time: string): NormalizedEvent[] {
+export function sweepEvents(
+  report: ScanReport,
+  deps: Pick<SweepDeps, 'account' | 'region' | 'actor' | 'rules'>,
+  time: string,
+): NormalizedEvent[] {
   return sweepTargets(report, deps.rules ?? RULES).map((resources) => {
     const arn = resources.functionArn ?? resources.roleArn ?? '';
     return syntheticEvent({
@@ -79,7 +83,10 @@ export function sweepEvents(report: ScanReport, deps: Pick<SweepDeps, 'account' 
   });
 }
 
-export async function runSweep(deps: SweepDeps, input: { scheduledTime?: string } = {}): Promise<SweepResult> {
+export async function runSweep(
+  deps: SweepDeps,
+  input: { scheduledTime?: string } = {},
+): Promise<SweepResult> {
   // The scheduled time (to the minute) names the executions: a retried invocation reuses the names.
   const time = minuteOf(input.scheduledTime ?? deps.now());
   const rules = deps.rules ?? RULES;
@@ -99,22 +106,36 @@ export async function runSweep(deps: SweepDeps, input: { scheduledTime?: string 
   const keys = reportKeys(report.finishedAt);
   const json = `${JSON.stringify(report, null, 2)}\n`;
   await putObject(deps.clients, deps.region, deps.reportBucket, keys.json, json, 'application/json');
-  await putObject(deps.clients, deps.region, deps.reportBucket, keys.html, renderHtml(report), 'text/html; charset=utf-8');
+  await putObject(
+    deps.clients,
+    deps.region,
+    deps.reportBucket,
+    keys.html,
+    renderHtml(report),
+    'text/html; charset=utf-8',
+  );
   await putObject(deps.clients, deps.region, deps.reportBucket, LATEST_KEY, json, 'application/json');
 
   const start =
     deps.start ?? ((event: NormalizedEvent) => startExecution(deps.clients, deps.stateMachineArn, event));
   const executions: SweepResult['executions'] = { started: 0, alreadyStarted: 0, failed: [] };
-  await mapLimit(sweepEvents(report, { ...deps, rules }, time), deps.concurrency ?? DEFAULT_CONCURRENCY, async (event) => {
-    try {
-      const r = await start(event);
-      if (r.started) executions.started++;
-      else executions.alreadyStarted++;
-    } catch (err) {
-      if (!isReadFailure(err)) throw err;
-      executions.failed.push({ name: event.eventId, error: `${(err as Error).name}: ${(err as Error).message}`.slice(0, 300) });
-    }
-  });
+  await mapLimit(
+    sweepEvents(report, { ...deps, rules }, time),
+    deps.concurrency ?? DEFAULT_CONCURRENCY,
+    async (event) => {
+      try {
+        const r = await start(event);
+        if (r.started) executions.started++;
+        else executions.alreadyStarted++;
+      } catch (err) {
+        if (!isReadFailure(err)) throw err;
+        executions.failed.push({
+          name: event.eventId,
+          error: `${(err as Error).name}: ${(err as Error).message}`.slice(0, 300),
+        });
+      }
+    },
+  );
 
   const digest: ReportDigest = diffReports(previous, report);
   let emailed = 0;

@@ -36,7 +36,11 @@ export function sweepDepsFromEnv(env: NodeJS.ProcessEnv = process.env): SweepDep
     actor: { type: 'GuardrailSweep', ...(env.SWEEP_ROLE_ARN ? { arn: env.SWEEP_ROLE_ARN } : {}) },
     // The deployment's key, so the report's secret fingerprints match what Collect records.
     fingerprintKey: () =>
-      fingerprintKeyOf({ clients, config: base.config, ...(keySecret ? { fingerprintKeySecret: keySecret } : {}) }),
+      fingerprintKeyOf({
+        clients,
+        config: base.config,
+        ...(keySecret ? { fingerprintKeySecret: keySecret } : {}),
+      }),
   };
 }
 

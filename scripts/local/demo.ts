@@ -4,6 +4,7 @@ import type { EmailMessage } from '../../functions/core/approval-render.ts';
 import type { LedgerRecord } from '../../functions/core/ledger.ts';
 import { parsePolicyDocument } from '../../functions/core/policy.ts';
 import { stepLine } from '../../functions/core/render.ts';
+import { secretsScenario } from './demo-secrets.ts';
 import { REPO_ROOT, startEmulator } from './emulator.ts';
 import { LocalGuardrail } from './runtime.ts';
 import {
@@ -283,6 +284,8 @@ export async function runDemo(argv: string[], io: Io): Promise<number> {
     };
     const br = await guardrail.ingest(bad);
     io.out(`malformed event -> ingest: ${br.status} (${'reason' in br ? br.reason : ''})`);
+
+    await secretsScenario(io, endpoint);
 
     const approvalFailed = await approvalScenario(io, endpoint, argv.includes('--approve'));
 

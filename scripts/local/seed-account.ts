@@ -8,7 +8,14 @@ import {
 } from '@aws-sdk/client-lambda';
 import { mapLimit } from '../../functions/aws/limit.ts';
 import { emulatorClientConfig } from './emulator.ts';
-import { DEMO_ACCOUNT, DEMO_REGION, PUBLIC_URL_PERMISSIONS, type SeedFunctionOptions, seedFunction, ZIP } from './seed.ts';
+import {
+  DEMO_ACCOUNT,
+  DEMO_REGION,
+  PUBLIC_URL_PERMISSIONS,
+  type SeedFunctionOptions,
+  seedFunction,
+  ZIP,
+} from './seed.ts';
 
 /**
  * Whole emulator accounts for the scan tests and the scan benchmark (emulator setup only: product code
@@ -22,7 +29,11 @@ const TRUST = JSON.stringify({
   Statement: [{ Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' }],
 });
 
-export async function createRoles(endpoint: string, names: readonly string[], concurrency = 8): Promise<string[]> {
+export async function createRoles(
+  endpoint: string,
+  names: readonly string[],
+  concurrency = 8,
+): Promise<string[]> {
   const iam = new IAMClient(emulatorClientConfig(endpoint, DEMO_REGION));
   try {
     return await mapLimit(names, concurrency, async (RoleName) => {
@@ -30,7 +41,8 @@ export async function createRoles(endpoint: string, names: readonly string[], co
         const r = await iam.send(new CreateRoleCommand({ RoleName, AssumeRolePolicyDocument: TRUST }));
         return r.Role!.Arn!;
       } catch (err) {
-        if (/EntityAlreadyExists/.test((err as Error).name)) return `arn:aws:iam::${DEMO_ACCOUNT}:role/${RoleName}`;
+        if (/EntityAlreadyExists/.test((err as Error).name))
+          return `arn:aws:iam::${DEMO_ACCOUNT}:role/${RoleName}`;
         throw err;
       }
     });
@@ -40,7 +52,11 @@ export async function createRoles(endpoint: string, names: readonly string[], co
 }
 
 /** A public invoke statement with no condition (what LAMBDA.POLICY.PUBLIC finds). */
-export const BACKDOOR_PERMISSION = { StatementId: 'backdoor', Action: 'lambda:InvokeFunction', Principal: '*' };
+export const BACKDOOR_PERMISSION = {
+  StatementId: 'backdoor',
+  Action: 'lambda:InvokeFunction',
+  Principal: '*',
+};
 /** Principal `*` restricted by source ARN: compliant. */
 export const RESTRICTED_PERMISSION = {
   StatementId: 's3-events',
@@ -73,7 +89,10 @@ export interface MixedAccount {
  * and an expired exemption, a secret in an environment variable, and `fillers` plain functions, on
  * three shared roles. With the default 60 fillers it is more than one ListFunctions page (50).
  */
-export async function seedMixedAccount(endpoint: string, opts: { prefix: string; fillers?: number }): Promise<MixedAccount> {
+export async function seedMixedAccount(
+  endpoint: string,
+  opts: { prefix: string; fillers?: number },
+): Promise<MixedAccount> {
   const p = opts.prefix;
   const roles = await createRoles(endpoint, [`${p}-role-a`, `${p}-role-b`, `${p}-role-c`]);
   const secretValue = 'Zq8v!Tn3$Kw9-guardrail-test-secret-4f1c';
@@ -83,7 +102,12 @@ export async function seedMixedAccount(endpoint: string, opts: { prefix: string;
     'guardrail:exempt-until': until,
   });
   const specs: (SeedFunctionOptions & { expect: string[]; exempt?: boolean })[] = [
-    { name: `${p}-url-public`, url: { authType: 'NONE' }, permissions: PUBLIC_URL_PERMISSIONS, expect: ['LAMBDA.URL.PUBLIC'] },
+    {
+      name: `${p}-url-public`,
+      url: { authType: 'NONE' },
+      permissions: PUBLIC_URL_PERMISSIONS,
+      expect: ['LAMBDA.URL.PUBLIC'],
+    },
     { name: `${p}-url-iam`, url: { authType: 'AWS_IAM' }, expect: [] },
     { name: `${p}-policy-public`, permissions: [BACKDOOR_PERMISSION], expect: ['LAMBDA.POLICY.PUBLIC'] },
     { name: `${p}-policy-restricted`, permissions: [RESTRICTED_PERMISSION], expect: [] },
@@ -110,7 +134,11 @@ export async function seedMixedAccount(endpoint: string, opts: { prefix: string;
     },
     {
       name: `${p}-env-secret`,
-      environment: { DB_PASSWORD: secretValue, TABLE_NAME: 'orders', STRIPE_SECRET_KEY: `sk_live_${secretValue}` },
+      environment: {
+        DB_PASSWORD: secretValue,
+        TABLE_NAME: 'orders',
+        STRIPE_SECRET_KEY: `sk_live_${secretValue}`,
+      },
       expect: [],
     },
   ];
@@ -154,7 +182,10 @@ export async function seedBulkAccount(
   let truncated = false;
   let publicFunctions = 0;
   try {
-    const names = Array.from({ length: opts.functions }, (_, i) => `${opts.prefix}-fn-${String(i).padStart(5, '0')}`);
+    const names = Array.from(
+      { length: opts.functions },
+      (_, i) => `${opts.prefix}-fn-${String(i).padStart(5, '0')}`,
+    );
     const created = await mapLimit(names, opts.concurrency ?? 16, async (FunctionName, i) => {
       if (Date.now() > deadline) {
         truncated = true;
@@ -173,9 +204,12 @@ export async function seedBulkAccount(
       if (i % 10 === 0) {
         publicFunctions++;
         await lambda.send(new CreateFunctionUrlConfigCommand({ FunctionName, AuthType: 'NONE' }));
-        for (const perm of PUBLIC_URL_PERMISSIONS) await lambda.send(new AddPermissionCommand({ FunctionName, ...perm }));
+        for (const perm of PUBLIC_URL_PERMISSIONS)
+          await lambda.send(new AddPermissionCommand({ FunctionName, ...perm }));
       } else if (i % 10 === 5) {
-        await lambda.send(new TagResourceCommand({ Resource: fn.FunctionArn!, Tags: { team: `team-${i % 7}` } }));
+        await lambda.send(
+          new TagResourceCommand({ Resource: fn.FunctionArn!, Tags: { team: `team-${i % 7}` } }),
+        );
       }
       return FunctionName;
     });

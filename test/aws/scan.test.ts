@@ -13,7 +13,7 @@ import {
 } from '@aws-sdk/client-lambda';
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { BatchImportFindingsCommand, SecurityHubClient } from '@aws-sdk/client-securityhub';
-import { SendEmailCommand, SESv2Client } from '@aws-sdk/client-sesv2';
+import { SESv2Client, SendEmailCommand } from '@aws-sdk/client-sesv2';
 import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -22,12 +22,22 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { createClients } from '../../functions/aws/clients.ts';
 import { collectFunction } from '../../functions/aws/collect.ts';
 import { createLimiter, mapLimit } from '../../functions/aws/limit.ts';
-import { DEFAULT_COLLECTORS, SCAN_CLIENT_OPTIONS, type ScanProgress, scanAccount } from '../../functions/aws/scan.ts';
+import {
+  DEFAULT_COLLECTORS,
+  SCAN_CLIENT_OPTIONS,
+  type ScanProgress,
+  scanAccount,
+} from '../../functions/aws/scan.ts';
 import { importFindings } from '../../functions/aws/securityhub.ts';
 import { runSweep } from '../../functions/aws/sweep.ts';
 import { parseConfig } from '../../functions/core/config.ts';
 import { toAsff } from '../../functions/core/report/asff.ts';
-import { renderScanReport, SCAN_FORMATS, type ScanReport, scanExitCode } from '../../functions/core/report/index.ts';
+import {
+  renderScanReport,
+  SCAN_FORMATS,
+  type ScanReport,
+  scanExitCode,
+} from '../../functions/core/report/index.ts';
 import { RULES } from '../../functions/core/rules/index.ts';
 import type { Rule } from '../../functions/core/types.ts';
 import { PROJECT_ROOT } from '../../lib/functions.ts';
@@ -51,7 +61,8 @@ const hub = mockClient(SecurityHubClient);
 const SECRET = 'sk_live_51HxXdQ2eZvKYlo2C0aBcDeFgHiJkLmNoP';
 const awsError = (name: string, status: number, message = name) =>
   Object.assign(new Error(message), { name, $fault: 'client', $metadata: { httpStatusCode: status } });
-const notFound = () => new ResourceNotFoundException({ message: 'Function not found', $metadata: { httpStatusCode: 404 } });
+const notFound = () =>
+  new ResourceNotFoundException({ message: 'Function not found', $metadata: { httpStatusCode: 404 } });
 
 const roleOf = (i: number) => `arn:aws:iam::${ACCOUNT}:role/app-role-${i % 3}`;
 const config = (name: string, i = 0) => ({
@@ -59,13 +70,21 @@ const config = (name: string, i = 0) => ({
   FunctionArn: functionArn(name),
   Role: roleOf(i),
   Runtime: 'nodejs22.x',
-  Environment: { Variables: { TABLE: 'orders', ...(name === 'fn-secret' ? { STRIPE_SECRET_KEY: SECRET } : {}) } },
+  Environment: {
+    Variables: { TABLE: 'orders', ...(name === 'fn-secret' ? { STRIPE_SECRET_KEY: SECRET } : {}) },
+  },
 });
 const publicPolicy = (name: string) =>
   JSON.stringify({
     Version: '2012-10-17',
     Statement: [
-      { Sid: 'open', Effect: 'Allow', Principal: '*', Action: 'lambda:InvokeFunction', Resource: functionArn(name) },
+      {
+        Sid: 'open',
+        Effect: 'Allow',
+        Principal: '*',
+        Action: 'lambda:InvokeFunction',
+        Resource: functionArn(name),
+      },
     ],
   });
 
@@ -89,7 +108,9 @@ function mockAccount() {
     const page = NAMES.slice(start, start + size).map((n, i) => config(n, start + i));
     return { Functions: page, ...(start + size < NAMES.length ? { NextMarker: String(start + size) } : {}) };
   });
-  lambda.on(GetFunctionConfigurationCommand).callsFake(({ FunctionName }) => config(FunctionName, NAMES.indexOf(FunctionName)));
+  lambda
+    .on(GetFunctionConfigurationCommand)
+    .callsFake(({ FunctionName }) => config(FunctionName, NAMES.indexOf(FunctionName)));
   lambda.on(ListTagsCommand).callsFake(({ Resource }) => {
     if (Resource.endsWith(':fn-vanishing')) throw notFound(); // deleted between two reads
     return { Tags: {} };
@@ -98,13 +119,23 @@ function mockAccount() {
   lambda.on(ListFunctionUrlConfigsCommand).callsFake(({ FunctionName }) => ({
     FunctionUrlConfigs:
       FunctionName === 'fn-public'
-        ? [{ FunctionUrl: functionUrl(FunctionName), FunctionArn: functionArn(FunctionName), AuthType: 'AWS_IAM' }]
+        ? [
+            {
+              FunctionUrl: functionUrl(FunctionName),
+              FunctionArn: functionArn(FunctionName),
+              AuthType: 'AWS_IAM',
+            },
+          ]
         : [],
   }));
   lambda.on(GetFunctionUrlConfigCommand).rejects(notFound());
   lambda.on(GetPolicyCommand).callsFake(({ FunctionName }) => {
     if (FunctionName === 'fn-denied')
-      throw awsError('AccessDeniedException', 403, `User is not authorized to perform: lambda:GetPolicy on ${FunctionName}`);
+      throw awsError(
+        'AccessDeniedException',
+        403,
+        `User is not authorized to perform: lambda:GetPolicy on ${FunctionName}`,
+      );
     if (FunctionName === 'fn-throttled') throw awsError('TooManyRequestsException', 429, 'Rate exceeded');
     if (FunctionName === 'fn-public') return { Policy: publicPolicy(FunctionName), RevisionId: 'rev-1' };
     throw notFound();
@@ -129,8 +160,14 @@ describe('scanAccount (SDK mocks)', () => {
   it('a denied and a throttled read are reported, the deleted one is gone, and the scan goes on', async () => {
     const r = await scan();
     const by = Object.fromEntries(r.resources.map((x) => [x.name, x]));
-    expect(by['fn-denied']).toMatchObject({ status: 'unreadable', error: { error: 'AccessDeniedException' } });
-    expect(by['fn-throttled']).toMatchObject({ status: 'unreadable', error: { error: 'TooManyRequestsException', message: 'Rate exceeded' } });
+    expect(by['fn-denied']).toMatchObject({
+      status: 'unreadable',
+      error: { error: 'AccessDeniedException' },
+    });
+    expect(by['fn-throttled']).toMatchObject({
+      status: 'unreadable',
+      error: { error: 'TooManyRequestsException', message: 'Rate exceeded' },
+    });
     expect(by['fn-vanishing'].status).toBe('deleted');
     expect(by['fn-public'].status).toBe('non-compliant');
     expect(by['fn-public'].findings.map((f) => f.ruleId)).toEqual(['LAMBDA.POLICY.PUBLIC']);
@@ -145,7 +182,8 @@ describe('scanAccount (SDK mocks)', () => {
 
   it('secret values read from the environment reach no format', async () => {
     const r = await scan();
-    for (const format of SCAN_FORMATS) expect(renderScanReport(r, format).includes(SECRET), format).toBe(false);
+    for (const format of SCAN_FORMATS)
+      expect(renderScanReport(r, format).includes(SECRET), format).toBe(false);
   });
 
   it('a region that cannot be listed is reported; the other regions are scanned', async () => {
@@ -157,11 +195,22 @@ describe('scanAccount (SDK mocks)', () => {
     const send = denied.send.bind(denied);
     denied.send = ((cmd: unknown) =>
       cmd instanceof ListFunctionsCommand
-        ? Promise.reject(awsError('UnrecognizedClientException', 403, 'The security token included in the request is invalid'))
+        ? Promise.reject(
+            awsError(
+              'UnrecognizedClientException',
+              403,
+              'The security token included in the request is invalid',
+            ),
+          )
         : send(cmd as never)) as typeof denied.send;
     const r = await scanAccount({ clients, regions: [REGION, 'eu-west-1'], now: () => NOW });
     expect(r.errors).toEqual([
-      { scope: 'region', region: 'eu-west-1', error: 'UnrecognizedClientException', message: 'The security token included in the request is invalid' },
+      {
+        scope: 'region',
+        region: 'eu-west-1',
+        error: 'UnrecognizedClientException',
+        message: 'The security token included in the request is invalid',
+      },
     ]);
     expect(r.resources.map((x) => x.name)).toEqual(['fn-plain-0']);
     expect(r.regions).toEqual([REGION, 'eu-west-1']);
@@ -228,16 +277,33 @@ describe('scanAccount (SDK mocks)', () => {
         ...DEFAULT_COLLECTORS,
         role: async (_clients, { account, region, roleArn }) => {
           reads.push(roleArn);
-          return { account, region, responses: { GetRole: { Role: { Arn: roleArn, RoleName: roleArn.split('/').pop() } } } };
+          return {
+            account,
+            region,
+            responses: { GetRole: { Role: { Arn: roleArn, RoleName: roleArn.split('/').pop() } } },
+          };
         },
       },
     });
     expect(reads.sort()).toEqual([roleOf(0), roleOf(1), roleOf(2)]);
-    expect(r.resources.filter((x) => x.kind === 'role').map((x) => x.name).sort()).toEqual(['app-role-0', 'app-role-1', 'app-role-2']);
+    expect(
+      r.resources
+        .filter((x) => x.kind === 'role')
+        .map((x) => x.name)
+        .sort(),
+    ).toEqual(['app-role-0', 'app-role-1', 'app-role-2']);
     expect(r.summary.byKind).toEqual({ function: NAMES.length, role: 3 });
     // Without a role rule, no role is read.
     reads.length = 0;
-    await scan({ collectors: { ...DEFAULT_COLLECTORS, role: async () => { reads.push('x'); return { account: ACCOUNT, region: REGION, responses: {} }; } } });
+    await scan({
+      collectors: {
+        ...DEFAULT_COLLECTORS,
+        role: async () => {
+          reads.push('x');
+          return { account: ACCOUNT, region: REGION, responses: {} };
+        },
+      },
+    });
     expect(reads).toEqual([]);
   });
 
@@ -264,7 +330,9 @@ describe('dry run by construction', () => {
       if (seen.has(file)) return;
       seen.add(file);
       const src = readFileSync(file, 'utf8');
-      for (const m of src.matchAll(/^\s*(?:import|export)\s[^'"]*?from\s+'(\.[^']+)'|^\s*import\s+'(\.[^']+)'/gm)) {
+      for (const m of src.matchAll(
+        /^\s*(?:import|export)\s[^'"]*?from\s+'(\.[^']+)'|^\s*import\s+'(\.[^']+)'/gm,
+      )) {
         visit(resolve(dirname(file), m[1] ?? m[2]));
       }
     };
@@ -272,7 +340,12 @@ describe('dry run by construction', () => {
     const rel = [...seen].map((f) => f.slice(PROJECT_ROOT.length).replace(/\\/g, '/'));
     expect(rel).toContain('functions/aws/collect.ts');
     expect(rel).toContain('functions/core/evaluate.ts');
-    for (const writer of ['functions/aws/execute.ts', 'functions/aws/workflow.ts', 'functions/aws/rollback.ts', 'functions/aws/start.ts']) {
+    for (const writer of [
+      'functions/aws/execute.ts',
+      'functions/aws/workflow.ts',
+      'functions/aws/rollback.ts',
+      'functions/aws/start.ts',
+    ]) {
       expect(rel, writer).not.toContain(writer);
     }
   });
@@ -289,7 +362,10 @@ describe('dry run by construction', () => {
 
   it('scan clients use the adaptive retry mode', async () => {
     const client = createClients(SCAN_CLIENT_OPTIONS).get(LambdaClient, REGION);
-    const strategy = (await client.config.retryStrategy()) as unknown as { mode: string; maxAttemptsProvider: () => Promise<number> };
+    const strategy = (await client.config.retryStrategy()) as unknown as {
+      mode: string;
+      maxAttemptsProvider: () => Promise<number>;
+    };
     expect(strategy.mode).toBe('adaptive');
     expect(await strategy.maxAttemptsProvider()).toBe(6);
   });
@@ -331,23 +407,32 @@ describe('limiter', () => {
 });
 
 describe('Security Hub import', () => {
-  it('BatchImportFindings in batches of at most 100, in each finding\'s region; refusals are returned', async () => {
+  it("BatchImportFindings in batches of at most 100, in each finding's region; refusals are returned", async () => {
     hub.reset();
     hub.on(BatchImportFindingsCommand).callsFake(({ Findings }) => ({
       SuccessCount: Findings.length - (Findings[0].Id === 'id-0' ? 1 : 0),
       FailedCount: Findings[0].Id === 'id-0' ? 1 : 0,
-      FailedFindings: Findings[0].Id === 'id-0' ? [{ Id: 'id-0', ErrorCode: 'InvalidInput', ErrorMessage: 'bad' }] : [],
+      FailedFindings:
+        Findings[0].Id === 'id-0' ? [{ Id: 'id-0', ErrorCode: 'InvalidInput', ErrorMessage: 'bad' }] : [],
     }));
     const r = await scan();
     const [one] = toAsff(r);
-    const many = Array.from({ length: 205 }, (_, i) => ({ ...one, Id: `id-${i}`, Region: i < 201 ? REGION : 'eu-west-1' }));
+    const many = Array.from({ length: 205 }, (_, i) => ({
+      ...one,
+      Id: `id-${i}`,
+      Region: i < 201 ? REGION : 'eu-west-1',
+    }));
     const result = await importFindings(createClients({ maxAttempts: 1 }), many);
     const calls = hub.commandCalls(BatchImportFindingsCommand).map((c) => c.args[0].input.Findings!.length);
     expect(calls).toEqual([4, 100, 100, 1]);
     for (const c of hub.commandCalls(BatchImportFindingsCommand)) {
       expect(c.args[0].input.Findings!.length).toBeLessThanOrEqual(100);
     }
-    expect(result).toEqual({ batches: 4, succeeded: 204, failed: [{ id: 'id-0', error: 'InvalidInput', message: 'bad' }] });
+    expect(result).toEqual({
+      batches: 4,
+      succeeded: 204,
+      failed: [{ id: 'id-0', error: 'InvalidInput', message: 'bad' }],
+    });
   });
 });
 
@@ -356,7 +441,10 @@ describe('runSweep (SDK mocks)', () => {
   const objects = new Map<string, string>();
   const deps = (over: Partial<Parameters<typeof runSweep>[0]> = {}) => ({
     clients: createClients({ maxAttempts: 1 }),
-    config: parseConfig({ approvers: ['sec@example.com', 'ops@example.com'], approvalSender: 'guardrail@example.com' }),
+    config: parseConfig({
+      approvers: ['sec@example.com', 'ops@example.com'],
+      approvalSender: 'guardrail@example.com',
+    }),
     region: REGION,
     account: ACCOUNT,
     stateMachineArn,
@@ -381,7 +469,10 @@ describe('runSweep (SDK mocks)', () => {
     });
     sfn.on(StartExecutionCommand).callsFake(({ name }) => {
       if (name.endsWith('0')) throw awsError('ExecutionAlreadyExists', 400, 'exists');
-      return { executionArn: `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`, startDate: new Date(NOW) };
+      return {
+        executionArn: `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`,
+        startDate: new Date(NOW),
+      };
     });
     ses.on(SendEmailCommand).resolves({ MessageId: 'm-1' });
   });
@@ -407,7 +498,13 @@ describe('runSweep (SDK mocks)', () => {
       expect(s.stateMachineArn).toBe(stateMachineArn);
       expect(s.name).toMatch(/^sweep-20250615T1200-[0-9a-f]{16}$/);
       const { event } = JSON.parse(s.input!);
-      expect(event).toMatchObject({ origin: 'sweep', eventId: s.name, account: ACCOUNT, region: REGION, time: '2025-06-15T12:00:00.000Z' });
+      expect(event).toMatchObject({
+        origin: 'sweep',
+        eventId: s.name,
+        account: ACCOUNT,
+        region: REGION,
+        time: '2025-06-15T12:00:00.000Z',
+      });
       expect(event.resources.functionArn).toBe(functionArn(event.resources.functionName));
     }
     expect(new Set(starts.map((s) => s.name)).size).toBe(starts.length);

@@ -16,8 +16,8 @@ import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-vitest/extend';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
-import { progressPrinter, scanCommand } from '../../bin/scan-commands.ts';
 import { main } from '../../bin/cli.ts';
+import { progressPrinter, scanCommand } from '../../bin/scan-commands.ts';
 import type { ScanProgress } from '../../functions/aws/scan.ts';
 import { SCAN_FORMATS } from '../../functions/core/report/index.ts';
 import { asffProblems, validateSarif, validateScanReport } from '../report-validators.ts';
@@ -44,27 +44,45 @@ async function run(...argv: string[]) {
   return { code, out, err, stdout: out.join('\n'), stderr: err.join('\n') };
 }
 
-const notFound = () => new ResourceNotFoundException({ message: 'not found', $metadata: { httpStatusCode: 404 } });
+const notFound = () =>
+  new ResourceNotFoundException({ message: 'not found', $metadata: { httpStatusCode: 404 } });
 
 function account(fns: Record<string, { public?: boolean; denied?: boolean }>) {
   lambda.reset();
   sts.reset();
   sts.on(GetCallerIdentityCommand).resolves({ Account: ACCOUNT });
   lambda.on(ListFunctionsCommand).resolves({
-    Functions: Object.keys(fns).map((n) => ({ FunctionName: n, FunctionArn: arn(n), Role: `arn:aws:iam::${ACCOUNT}:role/r` })),
+    Functions: Object.keys(fns).map((n) => ({
+      FunctionName: n,
+      FunctionArn: arn(n),
+      Role: `arn:aws:iam::${ACCOUNT}:role/r`,
+    })),
   });
-  lambda.on(GetFunctionConfigurationCommand).callsFake(({ FunctionName }) => ({ FunctionName, FunctionArn: arn(FunctionName) }));
+  lambda
+    .on(GetFunctionConfigurationCommand)
+    .callsFake(({ FunctionName }) => ({ FunctionName, FunctionArn: arn(FunctionName) }));
   lambda.on(ListTagsCommand).resolves({ Tags: {} });
   lambda.on(ListAliasesCommand).resolves({ Aliases: [] });
   lambda.on(ListFunctionUrlConfigsCommand).resolves({ FunctionUrlConfigs: [] });
   lambda.on(GetPolicyCommand).callsFake(({ FunctionName }) => {
     if (fns[FunctionName]?.denied)
-      throw Object.assign(new Error('not authorized'), { name: 'AccessDeniedException', $metadata: { httpStatusCode: 403 } });
+      throw Object.assign(new Error('not authorized'), {
+        name: 'AccessDeniedException',
+        $metadata: { httpStatusCode: 403 },
+      });
     if (!fns[FunctionName]?.public) throw notFound();
     return {
       Policy: JSON.stringify({
         Version: '2012-10-17',
-        Statement: [{ Sid: 'open', Effect: 'Allow', Principal: '*', Action: 'lambda:InvokeFunction', Resource: arn(FunctionName) }],
+        Statement: [
+          {
+            Sid: 'open',
+            Effect: 'Allow',
+            Principal: '*',
+            Action: 'lambda:InvokeFunction',
+            Resource: arn(FunctionName),
+          },
+        ],
       }),
       RevisionId: 'r1',
     };
@@ -75,9 +93,15 @@ beforeEach(() => account({ a: {}, b: { public: true } }));
 
 describe('guardrail scan: usage', () => {
   it.each([
-    [['scan', '--format', 'yaml', '--region', REGION], /--format must be one of table, json, sarif, markdown, html, asff, got yaml/],
+    [
+      ['scan', '--format', 'yaml', '--region', REGION],
+      /--format must be one of table, json, sarif, markdown, html, asff, got yaml/,
+    ],
     [['scan', '--region', REGION, '--all-regions'], /either --region or --all-regions/],
-    [['scan', '--region', REGION, '--rules', 'LAMBDA.URL.PUBLC'], /unknown rule id\(s\) LAMBDA\.URL\.PUBLC; known: LAMBDA\.URL\.PUBLIC/],
+    [
+      ['scan', '--region', REGION, '--rules', 'LAMBDA.URL.PUBLC'],
+      /unknown rule id\(s\) LAMBDA\.URL\.PUBLC; known: LAMBDA\.URL\.PUBLIC/,
+    ],
     [['scan', '--region', REGION, '--concurrency', '0'], /--concurrency must be an integer from 1 to 64/],
     [['scan', '--region', 'Ireland'], /not a region name: Ireland/],
     [['scan', '--region', REGION, '--bogus'], /Unknown option '--bogus'/],
@@ -91,7 +115,9 @@ describe('guardrail scan: usage', () => {
 
   it('no region anywhere -> exit 2', async () => {
     const out: string[] = [];
-    const code = await scanCommand([], { out: (s) => out.push(s), err: () => {} }, () => NOW, { env: {} }).catch((e) => e);
+    const code = await scanCommand([], { out: (s) => out.push(s), err: () => {} }, () => NOW, {
+      env: {},
+    }).catch((e) => e);
     expect((code as Error).message).toMatch(/no region/);
   });
 
@@ -126,7 +152,9 @@ describe('guardrail scan: exit codes and formats', () => {
     expect(r.code).toBe(1);
     expect(r.out).toEqual([]);
     expect(r.err[0]).toBe(`wrote ${file}`);
-    expect(r.err[1]).toMatch(/^scanned 2 resource\(s\) in 1 region\(s\): 1 finding\(s\), 0 exempt, 0 unreadable$/);
+    expect(r.err[1]).toMatch(
+      /^scanned 2 resource\(s\) in 1 region\(s\): 1 finding\(s\), 0 exempt, 0 unreadable$/,
+    );
     const text = readFileSync(file, 'utf8');
     if (format === 'json') expect(validateScanReport(JSON.parse(text))).toEqual([]);
     if (format === 'sarif') expect(validateSarif(JSON.parse(text))).toEqual([]);
@@ -144,7 +172,9 @@ describe('guardrail scan: exit codes and formats', () => {
     hub.on(BatchImportFindingsCommand).resolves({
       SuccessCount: 0,
       FailedCount: 1,
-      FailedFindings: [{ Id: 'x', ErrorCode: 'InvalidInput', ErrorMessage: 'Finding does not adhere to ASFF' }],
+      FailedFindings: [
+        { Id: 'x', ErrorCode: 'InvalidInput', ErrorMessage: 'Finding does not adhere to ASFF' },
+      ],
     });
     const refused = await run('scan', '--region', REGION, '--import');
     expect(refused.code).toBe(2);
@@ -160,12 +190,22 @@ describe('guardrail scan: exit codes and formats', () => {
     );
     const r = await run('scan', '--region', REGION);
     expect(r.code).toBe(2);
-    expect(r.err).toEqual(['guardrail: AWS error: InvalidClientTokenId: The security token included in the request is invalid.']);
+    expect(r.err).toEqual([
+      'guardrail: AWS error: InvalidClientTokenId: The security token included in the request is invalid.',
+    ]);
   });
 });
 
 describe('progress', () => {
-  const p = (over: Partial<ScanProgress>): ScanProgress => ({ phase: 'reading', total: 10, done: 0, errors: 0, findings: 0, startedAtMs: 0, ...over });
+  const p = (over: Partial<ScanProgress>): ScanProgress => ({
+    phase: 'reading',
+    total: 10,
+    done: 0,
+    errors: 0,
+    findings: 0,
+    startedAtMs: 0,
+    ...over,
+  });
 
   it('on a TTY: done/total, rate, errors and findings, redrawn in place, cleared at the end', () => {
     const writes: string[] = [];
@@ -196,9 +236,18 @@ describe('progress', () => {
 describe('guardrail report: usage', () => {
   it.each([
     [['report'], /report needs --since <date>/],
-    [['report', '--since', 'yesterday', '--table', 't', '--region', REGION], /--since must be an ISO date or time/],
-    [['report', '--since', '2025-06-10', '--format', 'sarif', '--table', 't', '--region', REGION], /--format must be one of table, json, markdown, html/],
-    [['report', '--since', '2025-06-10', '--until', '2025-06-01', '--table', 't', '--region', REGION], /is after --until/],
+    [
+      ['report', '--since', 'yesterday', '--table', 't', '--region', REGION],
+      /--since must be an ISO date or time/,
+    ],
+    [
+      ['report', '--since', '2025-06-10', '--format', 'sarif', '--table', 't', '--region', REGION],
+      /--format must be one of table, json, markdown, html/,
+    ],
+    [
+      ['report', '--since', '2025-06-10', '--until', '2025-06-01', '--table', 't', '--region', REGION],
+      /is after --until/,
+    ],
   ])('%j -> exit 2', async (argv, message) => {
     const r = await run(...(argv as string[]));
     expect(r.code).toBe(2);

@@ -263,7 +263,9 @@ describe('a. CreateFunction / GetFunctionConfiguration', () => {
     let marker: string | undefined;
     let pages = 0;
     do {
-      const page = await lambda.send(new ListFunctionsCommand({ MaxItems: 1, ...(marker ? { Marker: marker } : {}) }));
+      const page = await lambda.send(
+        new ListFunctionsCommand({ MaxItems: 1, ...(marker ? { Marker: marker } : {}) }),
+      );
       expect(page.Functions!.length).toBeLessThanOrEqual(1);
       names.push(...page.Functions!.map((f) => f.FunctionName!));
       marker = page.NextMarker;

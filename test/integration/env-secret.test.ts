@@ -23,6 +23,7 @@ import { GetRolePolicyCommand, IAMClient, ListRolePoliciesCommand } from '@aws-s
 import {
   GetFunctionConfigurationCommand,
   LambdaClient,
+  PublishLayerVersionCommand,
   UpdateFunctionConfigurationCommand,
 } from '@aws-sdk/client-lambda';
 import {
@@ -34,6 +35,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { main } from '../../bin/cli.ts';
 import { scanLedger } from '../../functions/aws/ledger.ts';
+import { rollback } from '../../functions/aws/rollback.ts';
 import type { GuardrailConfig } from '../../functions/core/config.ts';
 import type { LedgerRecord } from '../../functions/core/ledger.ts';
 import { logger } from '../../functions/handlers/deps.ts';
@@ -44,6 +46,7 @@ import {
   lambdaEvent,
   DEMO_REGION as REGION,
   seedFunction,
+  ZIP,
 } from '../../scripts/local/seed.ts';
 
 const ROLE = 'guardrail-demo-execution-role'; // seedFunction's execution role
@@ -321,6 +324,38 @@ describe('LAMBDA.ENV.SECRET in auto mode, end to end', () => {
     expect(await secretsOf(name)).toEqual([]);
     expect(await rolePoliciesOf(name)).toEqual([]);
     for (const v of VALUES) expect(out.join('\n')).not.toContain(v);
+  });
+});
+
+describe('the Parameters and Secrets extension layer (secrets.extensionLayerArns)', () => {
+  it('is added next to the function’s layers, and rollback takes it away again', async () => {
+    // MOTO DIFFERS: AWS publishes the extension in its own accounts (one ARN per region and
+    // architecture); moto only knows layers published to it, so the test publishes a stand-in under
+    // the same name and configures its ARN, as a deployment configures AWS's.
+    const publish = async (layer: string) =>
+      (await lambda.send(new PublishLayerVersionCommand({ LayerName: layer, Content: { ZipFile: ZIP } })))
+        .LayerVersionArn!;
+    const extension = await publish('AWS-Parameters-and-Secrets-Lambda-Extension');
+    const shared = await publish(`shared-libs-${randomUUID().slice(0, 6)}`);
+    const name = fnName('env-layer');
+    await seedFunction(emu.endpoint, { name, environment: { DB_PASSWORD, ...ORDINARY } });
+    await lambda.send(new UpdateFunctionConfigurationCommand({ FunctionName: name, Layers: [shared] }));
+    const g = guardrail({ ...AUTO, secrets: { extensionLayerArns: { x86_64: extension } } } as never);
+    const { record } = await run(g, configEvent(name));
+    expect(record.outcome).toBe('remediated');
+    const layers = async () =>
+      ((await lambda.send(new GetFunctionConfigurationCommand({ FunctionName: name }))).Layers ?? []).map(
+        (l) => l.Arn,
+      );
+    expect(await layers()).toEqual([shared, extension]);
+    expect((await environment(name)).env).toEqual({
+      ...ORDINARY,
+      DB_PASSWORD_SECRET_ARN: expect.any(String),
+    });
+
+    expect((await rollback(g.clients, record)).status).toBe('rolled-back');
+    expect(await layers()).toEqual([shared]);
+    expect((await environment(name)).env).toEqual({ DB_PASSWORD, ...ORDINARY });
   });
 });
 

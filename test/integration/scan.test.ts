@@ -38,8 +38,8 @@ import { RULES, ruleById } from '../../functions/core/rules/index.ts';
 import { logger } from '../../functions/handlers/deps.ts';
 import { type EmulatorHandle, emulatorClientConfig, startEmulator } from '../../scripts/local/emulator.ts';
 import { LocalGuardrail } from '../../scripts/local/runtime.ts';
-import { type MixedAccount, seedMixedAccount } from '../../scripts/local/seed-account.ts';
 import { DEMO_ACCOUNT as ACCOUNT, lambdaEvent, DEMO_REGION as REGION } from '../../scripts/local/seed.ts';
+import { type MixedAccount, seedMixedAccount } from '../../scripts/local/seed-account.ts';
 import { asffProblems, validateSarif, validateScanReport } from '../report-validators.ts';
 
 const LEDGER_TABLE = 'lambda-guardrail-ledger';
@@ -52,7 +52,11 @@ const savedEnv: Record<string, string | undefined> = {};
 beforeAll(async () => {
   emu = await startEmulator({ log: (s) => console.error(s) });
   // The CLI builds its clients from the environment (as it does against AWS): fake credentials.
-  for (const [k, v] of Object.entries({ AWS_ACCESS_KEY_ID: 'testing', AWS_SECRET_ACCESS_KEY: 'testing', AWS_REGION: REGION })) {
+  for (const [k, v] of Object.entries({
+    AWS_ACCESS_KEY_ID: 'testing',
+    AWS_SECRET_ACCESS_KEY: 'testing',
+    AWS_REGION: REGION,
+  })) {
     savedEnv[k] = process.env[k];
     process.env[k] = v;
   }
@@ -75,12 +79,11 @@ afterAll(async () => {
 
 // ---- helpers --------------------------------------------------------------------------------------
 
-const errorName = (p: Promise<unknown>) => p.then(() => undefined).catch((e: Error) => e.name);
-
 /** The emulator's whole Lambda and IAM state, as the API returns it, serialized. */
 async function accountState(): Promise<string> {
   const fns: Record<string, unknown>[] = [];
-  for await (const page of paginateListFunctions({ client: lambda }, {})) fns.push(...((page.Functions ?? []) as Record<string, unknown>[]));
+  for await (const page of paginateListFunctions({ client: lambda }, {}))
+    fns.push(...((page.Functions ?? []) as Record<string, unknown>[]));
   const names = fns.map((f) => f.FunctionName as string).sort();
   const per = await Promise.all(
     names.map(async (FunctionName) => {
@@ -103,7 +106,11 @@ async function accountState(): Promise<string> {
     }),
   );
   const roles = body(await iam.send(new ListRolesCommand({ MaxItems: 1000 })));
-  return JSON.stringify({ functions: fns.sort((a, b) => String(a.FunctionName).localeCompare(String(b.FunctionName))), per, roles });
+  return JSON.stringify({
+    functions: fns.sort((a, b) => String(a.FunctionName).localeCompare(String(b.FunctionName))),
+    per,
+    roles,
+  });
 }
 
 async function cli(...argv: string[]) {
@@ -119,7 +126,10 @@ const mine = (r: ScanReport) => r.resources.filter((x) => x.name.startsWith(`${a
  * A loopback proxy in front of the emulator that answers some Lambda requests itself: Lambda's REST
  * API names the function in the path (`GET /2015-03-31/functions/<name>/policy` is GetPolicy).
  */
-async function faultProxy(target: string, fault: (method: string, path: string) => { status: number; type: string; message: string } | undefined) {
+async function faultProxy(
+  target: string,
+  fault: (method: string, path: string) => { status: number; type: string; message: string } | undefined,
+) {
   const seen: string[] = [];
   const server: Server = createServer((req, res) => {
     const path = decodeURIComponent(req.url ?? '');
@@ -132,7 +142,13 @@ async function faultProxy(target: string, fault: (method: string, path: string) 
     }
     const t = new URL(target);
     const up = request(
-      { host: t.hostname, port: t.port, method: req.method, path: req.url, headers: { ...req.headers, host: t.host } },
+      {
+        host: t.hostname,
+        port: t.port,
+        method: req.method,
+        path: req.url,
+        headers: { ...req.headers, host: t.host },
+      },
       (r) => {
         res.writeHead(r.statusCode ?? 500, r.headers);
         r.pipe(res);
@@ -143,7 +159,11 @@ async function faultProxy(target: string, fault: (method: string, path: string) 
   });
   await new Promise<void>((res) => server.listen(0, '127.0.0.1', res));
   const { port } = server.address() as AddressInfo;
-  return { endpoint: `http://127.0.0.1:${port}`, seen, close: () => new Promise<void>((res) => server.close(() => res())) };
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    seen,
+    close: () => new Promise<void>((res) => server.close(() => res())),
+  };
 }
 
 // ---- scan -----------------------------------------------------------------------------------------
@@ -155,7 +175,11 @@ describe('guardrail scan against the emulator (a mixed account)', () => {
 
   beforeAll(async () => {
     const before = await accountState();
-    const clients = createClients({ endpoint: emu.endpoint, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' }, ...SCAN_CLIENT_OPTIONS });
+    const clients = createClients({
+      endpoint: emu.endpoint,
+      credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
+      ...SCAN_CLIENT_OPTIONS,
+    });
     report = await scanAccount({ clients, regions: [REGION], now: () => new Date().toISOString() });
     calls = clients.calls;
     outputs = {};
@@ -177,7 +201,10 @@ describe('guardrail scan against the emulator (a mixed account)', () => {
   it('finds exactly what each seeded function should have, for every rule in the registry', () => {
     const byName = Object.fromEntries(mine(report).map((r) => [r.name, r]));
     const expected = (f: MixedAccount['functions'][number]) =>
-      [...f.expect, ...(f.name.endsWith('-env-secret') && ruleById('LAMBDA.ENV.SECRET') ? ['LAMBDA.ENV.SECRET'] : [])].sort();
+      [
+        ...f.expect,
+        ...(f.name.endsWith('-env-secret') && ruleById('LAMBDA.ENV.SECRET') ? ['LAMBDA.ENV.SECRET'] : []),
+      ].sort();
     for (const f of acct.functions) {
       const r = byName[f.name];
       expect([...new Set(r.findings.map((x) => x.ruleId))].sort(), f.name).toEqual(expected(f));
@@ -189,7 +216,9 @@ describe('guardrail scan against the emulator (a mixed account)', () => {
     // every function rule so far has a compliant and a non-compliant function in this account
     for (const rule of RULES.filter((x) => x.resource === 'function')) {
       const hit = mine(report).filter((r) => r.findings.some((f) => f.ruleId === rule.id && !f.exempt));
-      const clean = mine(report).filter((r) => r.results.find((x) => x.ruleId === rule.id)?.status === 'COMPLIANT');
+      const clean = mine(report).filter(
+        (r) => r.results.find((x) => x.ruleId === rule.id)?.status === 'COMPLIANT',
+      );
       expect(hit.length, rule.id).toBeGreaterThan(0);
       expect(clean.length, rule.id).toBeGreaterThan(0);
     }
@@ -214,26 +243,51 @@ describe('guardrail scan against the emulator (a mixed account)', () => {
     }
     // same findings whichever way the scan ran
     const cliReport = JSON.parse(outputs.json) as ScanReport;
-    expect(mine(cliReport).map((r) => [r.name, r.status])).toEqual(mine(report).map((r) => [r.name, r.status]));
+    expect(mine(cliReport).map((r) => [r.name, r.status])).toEqual(
+      mine(report).map((r) => [r.name, r.status]),
+    );
   });
 
   it('finds what the workflow finds (same collector, same engine)', async () => {
-    const g = new LocalGuardrail({ endpoint: emu.endpoint, region: REGION, logLevel: 'SILENT', config: { mode: 'report' } });
+    const g = new LocalGuardrail({
+      endpoint: emu.endpoint,
+      region: REGION,
+      logLevel: 'SILENT',
+      config: { mode: 'report' },
+    });
     await g.setup();
     for (const f of acct.functions.filter((x) => x.expect.length && !x.name.endsWith('-env-secret'))) {
-      const r = (await g.ingest(lambdaEvent('CreateFunctionUrlConfig', { functionName: f.name, authType: 'NONE' }))) as { executionName: string };
+      const r = (await g.ingest(
+        lambdaEvent('CreateFunctionUrlConfig', { functionName: f.name, authType: 'NONE' }),
+      )) as { executionName: string };
       const record = (await g.ledgerRecord(r.executionName)) as LedgerRecord;
       const scanned = report.resources.find((x) => x.name === f.name)!;
-      const shape = (xs: { ruleId: string; resourceArn: string; plan: { steps: unknown[] }; exempt: boolean }[]) =>
+      const shape = (
+        xs: { ruleId: string; resourceArn: string; plan: { steps: unknown[] }; exempt: boolean }[],
+      ) =>
         xs
-          .map((x) => ({ ruleId: x.ruleId, resourceArn: x.resourceArn, steps: x.plan.steps, exempt: x.exempt }))
+          .map((x) => ({
+            ruleId: x.ruleId,
+            resourceArn: x.resourceArn,
+            steps: x.plan.steps,
+            exempt: x.exempt,
+          }))
           .sort((a, b) => a.ruleId.localeCompare(b.ruleId));
       expect(shape(scanned.findings), f.name).toEqual(shape(record.findings));
     }
   });
 
   it('--all-regions scans the regions the account has enabled (ec2:DescribeRegions)', async () => {
-    const r = await cli('scan', '--all-regions', '--endpoint-url', emu.endpoint, '--format', 'json', '--rules', 'LAMBDA.URL.PUBLIC');
+    const r = await cli(
+      'scan',
+      '--all-regions',
+      '--endpoint-url',
+      emu.endpoint,
+      '--format',
+      'json',
+      '--rules',
+      'LAMBDA.URL.PUBLIC',
+    );
     expect(r.code).toBe(1);
     const regions = (JSON.parse(r.stdout) as ScanReport).regions;
     expect(regions).toContain(REGION);
@@ -247,23 +301,40 @@ describe('reads that fail: throttled and denied (through a faulting proxy)', () 
     const denied = `${acct.prefix}-filler-001`;
     let throttledOnce = false;
     const proxy = await faultProxy(emu.endpoint, (method, path) => {
-      if (method === 'GET' && path.startsWith(`/2015-03-31/functions/${throttled}/policy`) && !throttledOnce) {
+      if (
+        method === 'GET' &&
+        path.startsWith(`/2015-03-31/functions/${throttled}/policy`) &&
+        !throttledOnce
+      ) {
         throttledOnce = true;
         return { status: 429, type: 'TooManyRequestsException', message: 'Rate exceeded' };
       }
       if (method === 'GET' && path.startsWith(`/2015-03-31/functions/${denied}/policy`)) {
-        return { status: 403, type: 'AccessDeniedException', message: `User is not authorized to perform: lambda:GetPolicy on resource: ${denied}` };
+        return {
+          status: 403,
+          type: 'AccessDeniedException',
+          message: `User is not authorized to perform: lambda:GetPolicy on resource: ${denied}`,
+        };
       }
       return undefined;
     });
     try {
-      const clients = createClients({ endpoint: proxy.endpoint, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' }, ...SCAN_CLIENT_OPTIONS });
+      const clients = createClients({
+        endpoint: proxy.endpoint,
+        credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
+        ...SCAN_CLIENT_OPTIONS,
+      });
       const r = await scanAccount({ clients, regions: [REGION], now: () => new Date().toISOString() });
       const byName = Object.fromEntries(r.resources.map((x) => [x.name, x]));
       expect(throttledOnce).toBe(true);
-      expect(proxy.seen.filter((s) => s.startsWith(`GET /2015-03-31/functions/${throttled}/policy`))).toHaveLength(2);
+      expect(
+        proxy.seen.filter((s) => s.startsWith(`GET /2015-03-31/functions/${throttled}/policy`)),
+      ).toHaveLength(2);
       expect(byName[throttled].status).toBe('non-compliant');
-      expect(byName[denied]).toMatchObject({ status: 'unreadable', error: { error: 'AccessDeniedException' } });
+      expect(byName[denied]).toMatchObject({
+        status: 'unreadable',
+        error: { error: 'AccessDeniedException' },
+      });
       expect(r.errors.map((e) => e.name)).toEqual([denied]);
       expect(mine(r).filter((x) => x.status === 'unreadable')).toHaveLength(1);
       expect(mine(r)).toHaveLength(acct.functions.length);
@@ -277,20 +348,51 @@ describe('reads that fail: throttled and denied (through a faulting proxy)', () 
 
 describe('guardrail report against the emulator ledger', () => {
   it('renders what the workflow recorded, and by whom (Scan of the table without the byDay index)', async () => {
-    const g = new LocalGuardrail({ endpoint: emu.endpoint, region: REGION, logLevel: 'SILENT', config: { mode: 'report' } });
+    const g = new LocalGuardrail({
+      endpoint: emu.endpoint,
+      region: REGION,
+      logLevel: 'SILENT',
+      config: { mode: 'report' },
+    });
     await g.setup();
     const actorArn = `arn:aws:iam::${ACCOUNT}:user/report-tester`;
     const r = (await g.ingest(
-      lambdaEvent('CreateFunctionUrlConfig', { functionName: `${acct.prefix}-url-public`, authType: 'NONE' }, { actorArn }),
+      lambdaEvent(
+        'CreateFunctionUrlConfig',
+        { functionName: `${acct.prefix}-url-public`, authType: 'NONE' },
+        { actorArn },
+      ),
     )) as { executionName: string };
     const since = new Date(Date.now() - 3600_000).toISOString();
-    const out = await cli('report', '--since', since, '--table', LEDGER_TABLE, '--region', REGION, '--endpoint-url', emu.endpoint, '--format', 'json');
+    const out = await cli(
+      'report',
+      '--since',
+      since,
+      '--table',
+      LEDGER_TABLE,
+      '--region',
+      REGION,
+      '--endpoint-url',
+      emu.endpoint,
+      '--format',
+      'json',
+    );
     expect(out.code, out.stderr).toBe(0);
     const rep = JSON.parse(out.stdout);
     const entry = rep.entries.find((x: { executionName: string }) => x.executionName === r.executionName);
     expect(entry).toMatchObject({ outcome: 'reported', categories: ['found'], actor: { arn: actorArn } });
     expect(rep.summary.byCategory.found).toBeGreaterThan(0);
-    const table = await cli('report', '--since', since, '--table', LEDGER_TABLE, '--region', REGION, '--endpoint-url', emu.endpoint);
+    const table = await cli(
+      'report',
+      '--since',
+      since,
+      '--table',
+      LEDGER_TABLE,
+      '--region',
+      REGION,
+      '--endpoint-url',
+      emu.endpoint,
+    );
     expect(table.stdout).toContain(`by ${actorArn}`);
   });
 
@@ -324,7 +426,15 @@ describe('guardrail report against the emulator ledger', () => {
       }),
     );
     const doc = DynamoDBDocumentClient.from(ddb);
-    const rec = (name: string, at: string): LedgerRecord => ({ pk: `EXEC#${name}`, sk: 'RECORD', day: at.slice(0, 10), recordedAt: at, executionName: name, findings: [], outcome: 'compliant' });
+    const rec = (name: string, at: string): LedgerRecord => ({
+      pk: `EXEC#${name}`,
+      sk: 'RECORD',
+      day: at.slice(0, 10),
+      recordedAt: at,
+      executionName: name,
+      findings: [],
+      outcome: 'compliant',
+    });
     for (const [n, at] of [
       ['a', '2025-06-09T23:59:59.000Z'],
       ['b', '2025-06-10T00:00:01.000Z'],
@@ -333,11 +443,26 @@ describe('guardrail report against the emulator ledger', () => {
     ] as const) {
       await doc.send(new PutCommand({ TableName: table, Item: rec(n, at) }));
     }
-    const clients = createClients({ endpoint: emu.endpoint, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } });
-    const got = await ledgerRecordsBetween(clients, REGION, table, '2025-06-10T00:00:00.000Z', '2025-06-13T23:59:59.999Z');
+    const clients = createClients({
+      endpoint: emu.endpoint,
+      credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
+    });
+    const got = await ledgerRecordsBetween(
+      clients,
+      REGION,
+      table,
+      '2025-06-10T00:00:00.000Z',
+      '2025-06-13T23:59:59.999Z',
+    );
     expect(got.via).toBe('index');
     expect(got.records.map((x) => x.executionName).sort()).toEqual(['b', 'c']);
-    const viaScan = await ledgerRecordsBetween(clients, REGION, LEDGER_TABLE, '2025-06-10T00:00:00.000Z', '2025-06-13T23:59:59.999Z');
+    const viaScan = await ledgerRecordsBetween(
+      clients,
+      REGION,
+      LEDGER_TABLE,
+      '2025-06-10T00:00:00.000Z',
+      '2025-06-13T23:59:59.999Z',
+    );
     expect(viaScan.via).toBe('scan');
     ddb.destroy();
   });
@@ -357,9 +482,20 @@ describe('the sweep against the emulator', () => {
     const g = new LocalGuardrail({ endpoint: emu.endpoint, region: REGION, logLevel: 'SILENT', config });
     await g.setup();
     const before = mine(
-      await scanAccount({ clients: createClients({ endpoint: emu.endpoint, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } }), regions: [REGION], now: () => new Date().toISOString() }),
+      await scanAccount({
+        clients: createClients({
+          endpoint: emu.endpoint,
+          credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
+        }),
+        regions: [REGION],
+        now: () => new Date().toISOString(),
+      }),
     );
-    const clients = createClients({ endpoint: emu.endpoint, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' }, ...SCAN_CLIENT_OPTIONS });
+    const clients = createClients({
+      endpoint: emu.endpoint,
+      credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
+      ...SCAN_CLIENT_OPTIONS,
+    });
     const result = await runSweep({
       clients,
       config: parseConfig({ homeRegion: REGION, ...config }),
@@ -371,7 +507,9 @@ describe('the sweep against the emulator', () => {
       start: (event) => g.deps.startExecution!(event),
     });
     const listed = await s3.send(new ListObjectsV2Command({ Bucket: bucket }));
-    expect((listed.Contents ?? []).map((o) => o.Key).sort()).toEqual(['latest.json', result.reportKeys.html, result.reportKeys.json].sort());
+    expect((listed.Contents ?? []).map((o) => o.Key).sort()).toEqual(
+      ['latest.json', result.reportKeys.html, result.reportKeys.json].sort(),
+    );
     const latest = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'latest.json' }));
     const stored = JSON.parse(await latest.Body!.transformToString()) as ScanReport;
     expect(validateScanReport(stored)).toEqual([]);
@@ -383,19 +521,41 @@ describe('the sweep against the emulator', () => {
     const names = [...g.executions.keys()];
     expect(names.filter((n) => !/^sweep-\d{8}T\d{4}-[0-9a-f]{16}$/.test(n))).toEqual([]);
     // Every execution succeeded, except those asking a person (approve-mode findings, e.g. a secret).
-    expect([...g.executions.values()].filter((e) => e.status !== 'SUCCEEDED' && e.status !== 'WAITING')).toEqual([]);
+    expect(
+      [...g.executions.values()].filter((e) => e.status !== 'SUCCEEDED' && e.status !== 'WAITING'),
+    ).toEqual([]);
     const waiting = g.waitingExecutions();
     expect(waiting.length).toBe(ruleById('LAMBDA.ENV.SECRET') ? 1 : 0);
     await g.close();
     const after = mine(
-      await scanAccount({ clients: createClients({ endpoint: emu.endpoint, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } }), regions: [REGION], now: () => new Date().toISOString() }),
+      await scanAccount({
+        clients: createClients({
+          endpoint: emu.endpoint,
+          credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
+        }),
+        regions: [REGION],
+        now: () => new Date().toISOString(),
+      }),
     );
-    const status = (rs: typeof before, name: string) => rs.find((r) => r.name === `${acct.prefix}-${name}`)!.status;
+    const status = (rs: typeof before, name: string) =>
+      rs.find((r) => r.name === `${acct.prefix}-${name}`)!.status;
     expect(status(before, 'url-public')).toBe('non-compliant');
     expect(status(after, 'url-public')).toBe('compliant');
     expect(status(after, 'exempt')).toBe('exempt');
     // the ledger says it was the sweep
-    const out = await cli('report', '--since', new Date(Date.now() - 600_000).toISOString(), '--table', LEDGER_TABLE, '--region', REGION, '--endpoint-url', emu.endpoint, '--format', 'json');
+    const out = await cli(
+      'report',
+      '--since',
+      new Date(Date.now() - 600_000).toISOString(),
+      '--table',
+      LEDGER_TABLE,
+      '--region',
+      REGION,
+      '--endpoint-url',
+      emu.endpoint,
+      '--format',
+      'json',
+    );
     const swept = JSON.parse(out.stdout).entries.filter((x: { origin?: string }) => x.origin === 'sweep');
     // one record per finished execution (those waiting for a person have none yet)
     expect(swept.length).toBeGreaterThanOrEqual(acct.functions.length - waiting.length);

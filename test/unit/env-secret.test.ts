@@ -126,6 +126,20 @@ describe('LAMBDA.ENV.SECRET: detection', () => {
     expect(lambdaEnvSecret.evaluate(redactSnapshot(s, KEY), { now: NOW })).toEqual({ status: 'COMPLIANT' });
   });
 
+  it('an environment Lambda could not decrypt for the reader (a customer-managed key): not applicable, says why', () => {
+    const s = functionSnapshot();
+    (s.responses['GetFunctionConfiguration'] as Record<string, unknown>).Environment = {
+      Error: {
+        ErrorCode: 'AccessDeniedException',
+        Message: 'Lambda was unable to decrypt the environment variables',
+      },
+    };
+    expect(lambdaEnvSecret.evaluate(s, { now: NOW })).toEqual({
+      status: 'NOT_APPLICABLE',
+      reason: 'the environment could not be read (AccessDeniedException)',
+    });
+  });
+
   it('no function configuration: not applicable', () => {
     expect(
       lambdaEnvSecret.evaluate({ account: ACCOUNT, region: REGION, responses: {} }, { now: NOW }).status,

@@ -1,7 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_CONFIG, type GuardrailConfig, isScheduleExpression, parseConfig } from '../../functions/core/config.ts';
+import {
+  DEFAULT_CONFIG,
+  type GuardrailConfig,
+  isScheduleExpression,
+  parseConfig,
+} from '../../functions/core/config.ts';
 import { evaluate } from '../../functions/core/evaluate.ts';
 import type { LedgerRecord } from '../../functions/core/ledger.ts';
 import { redactSnapshot } from '../../functions/core/redact.ts';
@@ -18,7 +23,12 @@ import {
   scanExitCode,
   TOOL_VERSION,
 } from '../../functions/core/report/index.ts';
-import { buildLedgerReport, CATEGORIES, LEDGER_FORMATS, renderLedgerReport } from '../../functions/core/report/ledger.ts';
+import {
+  buildLedgerReport,
+  CATEGORIES,
+  LEDGER_FORMATS,
+  renderLedgerReport,
+} from '../../functions/core/report/ledger.ts';
 import { escapeMarkdown, fenced, renderMarkdown } from '../../functions/core/report/markdown.ts';
 import { SECURITY_SEVERITY, toSarif } from '../../functions/core/report/sarif.ts';
 import { RULES, ruleById } from '../../functions/core/rules/index.ts';
@@ -48,7 +58,11 @@ const KEY = 'unit-test-fingerprint-key-0123456789';
 const XSS = '<img src=x onerror=alert(1)>';
 
 function unitOf(snapshot: Snapshot, config: GuardrailConfig = DEFAULT_CONFIG): ScanUnit {
-  const cfg = snapshot.responses['GetFunctionConfiguration'] as { FunctionName: string; FunctionArn: string; Role: string };
+  const cfg = snapshot.responses['GetFunctionConfiguration'] as {
+    FunctionName: string;
+    FunctionArn: string;
+    Role: string;
+  };
   return {
     kind: 'function',
     arn: cfg.FunctionArn,
@@ -78,7 +92,10 @@ const publicUrl = (name: string, tags?: Record<string, string>) =>
     urls: [{ authType: 'NONE' }],
     policies: {
       '': {
-        statements: [urlInvokeStatement(undefined, { Resource: functionArn(name) }), urlFunctionInvokeStatement(undefined, { Resource: functionArn(name) })],
+        statements: [
+          urlInvokeStatement(undefined, { Resource: functionArn(name) }),
+          urlFunctionInvokeStatement(undefined, { Resource: functionArn(name) }),
+        ],
       },
     },
   });
@@ -90,7 +107,11 @@ function units(config: GuardrailConfig = DEFAULT_CONFIG): ScanUnit[] {
       functionSnapshot({
         name: 'backdoor-fn',
         urls: [],
-        policies: { '': { statements: [publicInvokeStatement('open|<b>pipe</b>', { Resource: functionArn('backdoor-fn') })] } },
+        policies: {
+          '': {
+            statements: [publicInvokeStatement('open|<b>pipe</b>', { Resource: functionArn('backdoor-fn') })],
+          },
+        },
       }),
       config,
     ),
@@ -102,7 +123,10 @@ function units(config: GuardrailConfig = DEFAULT_CONFIG): ScanUnit[] {
       }),
       config,
     ),
-    unitOf(functionSnapshot({ name: 'quiet', urls: [{ authType: 'AWS_IAM' }], policies: { '': null } }), config),
+    unitOf(
+      functionSnapshot({ name: 'quiet', urls: [{ authType: 'AWS_IAM' }], policies: { '': null } }),
+      config,
+    ),
     unitOf(
       functionSnapshot({
         name: 'env-secret',
@@ -117,7 +141,10 @@ function units(config: GuardrailConfig = DEFAULT_CONFIG): ScanUnit[] {
       arn: functionArn('locked'),
       name: 'locked',
       region: REGION,
-      error: { error: 'AccessDeniedException', message: 'User is not authorized to perform: lambda:GetPolicy' },
+      error: {
+        error: 'AccessDeniedException',
+        message: 'User is not authorized to perform: lambda:GetPolicy',
+      },
     },
     { kind: 'function', arn: functionArn('gone'), name: 'gone', region: REGION, deleted: true },
   ];
@@ -190,7 +217,9 @@ describe('the report model', () => {
   it('is deterministic: resource order does not depend on the order things were read', () => {
     const shuffled = report({ units: [...units()].reverse() });
     expect(JSON.stringify(shuffled)).toBe(JSON.stringify(r));
-    expect(r.resources.map((x) => x.name)).toEqual([...r.resources.map((x) => x.name)].sort((a, b) => functionArn(a).localeCompare(functionArn(b))));
+    expect(r.resources.map((x) => x.name)).toEqual(
+      [...r.resources.map((x) => x.name)].sort((a, b) => functionArn(a).localeCompare(functionArn(b))),
+    );
   });
 
   it('gives every finding a stable, unique key (rule and resource, then an ordinal)', () => {
@@ -200,10 +229,16 @@ describe('the report model', () => {
     const base = units()[0];
     const twice: ScanUnit = {
       ...base,
-      evaluation: { ...base.evaluation!, findings: [...base.evaluation!.findings, ...base.evaluation!.findings] },
+      evaluation: {
+        ...base.evaluation!,
+        findings: [...base.evaluation!.findings, ...base.evaluation!.findings],
+      },
     };
     const dup = report({ units: [twice] }).resources[0].findings.map((f) => f.key);
-    expect(dup).toEqual([`LAMBDA.URL.PUBLIC|${functionArn('orders-api')}`, `LAMBDA.URL.PUBLIC|${functionArn('orders-api')}#2`]);
+    expect(dup).toEqual([
+      `LAMBDA.URL.PUBLIC|${functionArn('orders-api')}`,
+      `LAMBDA.URL.PUBLIC|${functionArn('orders-api')}#2`,
+    ]);
   });
 
   it('exit code as evaluate: 1 findings, 2 nothing found but something unreadable, 0 compliant', () => {
@@ -255,7 +290,9 @@ describe('SARIF 2.1.0', () => {
     expect(validateSarif(JSON.parse(renderScanReport(report({ units: [] }), 'sarif')))).toEqual([]);
     // The validator is not vacuous.
     expect(validateSarif({ ...sarif, version: '2.0.0' })).not.toEqual([]);
-    expect(validateSarif({ ...sarif, runs: [{ ...sarif.runs[0], results: [{ message: 'not an object' }] }] })).not.toEqual([]);
+    expect(
+      validateSarif({ ...sarif, runs: [{ ...sarif.runs[0], results: [{ message: 'not an object' }] }] }),
+    ).not.toEqual([]);
   });
 
   it('one rule per registry rule, one result per finding, with a location code scanning accepts', () => {
@@ -288,7 +325,9 @@ describe('SARIF 2.1.0', () => {
 
   it('fingerprints are stable across scans', () => {
     const again = toSarif(report());
-    expect(again.runs[0].results.map((x) => x.partialFingerprints)).toEqual(sarif.runs[0].results.map((x) => x.partialFingerprints));
+    expect(again.runs[0].results.map((x) => x.partialFingerprints)).toEqual(
+      sarif.runs[0].results.map((x) => x.partialFingerprints),
+    );
   });
 });
 
@@ -299,12 +338,18 @@ describe('ASFF', () => {
   it('every finding has every required attribute, within the documented limits', () => {
     expect(findings).toHaveLength(r.summary.findings);
     for (const f of findings) expect(asffProblems(f), f.Id).toEqual([]);
-    const url = findings.find((f) => f.GeneratorId === 'lambda-guardrail/LAMBDA.URL.PUBLIC' && f.Resources[0].Id === functionArn('orders-api'))!;
+    const url = findings.find(
+      (f) =>
+        f.GeneratorId === 'lambda-guardrail/LAMBDA.URL.PUBLIC' &&
+        f.Resources[0].Id === functionArn('orders-api'),
+    )!;
     expect(url).toMatchObject({
       AwsAccountId: ACCOUNT,
       ProductArn: `arn:aws:securityhub:${REGION}:${ACCOUNT}:product/${ACCOUNT}/default`,
       Severity: { Label: 'CRITICAL' },
-      Resources: [{ Type: 'AwsLambdaFunction', Id: functionArn('orders-api'), Partition: 'aws', Region: REGION }],
+      Resources: [
+        { Type: 'AwsLambdaFunction', Id: functionArn('orders-api'), Partition: 'aws', Region: REGION },
+      ],
       Compliance: { Status: 'FAILED' },
       RecordState: 'ACTIVE',
     });
@@ -322,14 +367,22 @@ describe('ASFF', () => {
       ...base,
       evaluation: {
         ...base.evaluation!,
-        findings: base.evaluation!.findings.map((f) => ({ ...f, summary: 'x'.repeat(5000), title: 'y'.repeat(400) })),
+        findings: base.evaluation!.findings.map((f) => ({
+          ...f,
+          summary: 'x'.repeat(5000),
+          title: 'y'.repeat(400),
+        })),
       },
     };
     for (const f of toAsff(report({ units: [long] }))) expect(asffProblems(f)).toEqual([]);
   });
 
   it('batches: at most 100 findings per call, one region per call', () => {
-    const many = Array.from({ length: 250 }, (_, i) => ({ ...findings[0], Id: `id-${i}`, Region: i < 230 ? 'us-east-1' : 'eu-west-1' }));
+    const many = Array.from({ length: 250 }, (_, i) => ({
+      ...findings[0],
+      Id: `id-${i}`,
+      Region: i < 230 ? 'us-east-1' : 'eu-west-1',
+    }));
     const batches = asffBatches(many);
     expect(batches.map((b) => [b.region, b.findings.length])).toEqual([
       ['eu-west-1', 20],
@@ -347,7 +400,9 @@ describe('HTML', () => {
 
   it('is one self-contained page: inline CSS, no script, nothing fetched', () => {
     expect(html).toMatch(/^<!DOCTYPE html>/);
-    expect(html).toContain(`<meta http-equiv="Content-Security-Policy" content="${escapeHtml("default-src 'none'; style-src 'unsafe-inline'")}`);
+    expect(html).toContain(
+      `<meta http-equiv="Content-Security-Policy" content="${escapeHtml("default-src 'none'; style-src 'unsafe-inline'")}`,
+    );
     expect(html).not.toMatch(/<(script|link|img|iframe|object|embed|form)\b/i);
     expect(html).not.toMatch(/<[^>]+\s(src|href|action)=/i);
     expect(html).not.toMatch(/url\(|@import/i);
@@ -357,11 +412,22 @@ describe('HTML', () => {
     expect(html).not.toContain(XSS);
     expect(html).toContain(escapeHtml(XSS));
     expect(html).not.toContain('<b>pipe</b>');
-    expect(escapeHtml(`<a href="x" onclick='y'>&`)).toBe('&lt;a href=&quot;x&quot; onclick=&#39;y&#39;&gt;&amp;');
+    expect(escapeHtml(`<a href="x" onclick='y'>&`)).toBe(
+      '&lt;a href=&quot;x&quot; onclick=&#39;y&#39;&gt;&amp;',
+    );
   });
 
   it('has the summary by severity and rule, each resource with its plan, and the unreadable ones', () => {
-    for (const id of ['summary', 'by-severity', 'by-rule', 'findings', 'errors', 'deleted', 'compliant', 'rules']) {
+    for (const id of [
+      'summary',
+      'by-severity',
+      'by-rule',
+      'findings',
+      'errors',
+      'deleted',
+      'compliant',
+      'rules',
+    ]) {
       expect(html).toContain(`id="${id}"`);
     }
     expect(html).toContain('lambda:UpdateFunctionUrlConfig');
@@ -419,12 +485,20 @@ describe('sweep digest', () => {
 
   it('new and resolved findings; an unreadable resource resolves nothing; a deleted one does', () => {
     const [orders, backdoor, webhook, quiet, secret] = units();
-    const fixedOrders = unitOf(functionSnapshot({ name: 'orders-api', urls: [{ authType: 'AWS_IAM' }], policies: { '': null } }));
+    const fixedOrders = unitOf(
+      functionSnapshot({ name: 'orders-api', urls: [{ authType: 'AWS_IAM' }], policies: { '': null } }),
+    );
     const newOne = unitOf(publicUrl('new-public'));
     const cur = report({
       units: [
         fixedOrders,
-        { kind: 'function', arn: backdoor.arn, name: backdoor.name, region: REGION, error: { error: 'ThrottlingException', message: 'Rate exceeded' } },
+        {
+          kind: 'function',
+          arn: backdoor.arn,
+          name: backdoor.name,
+          region: REGION,
+          error: { error: 'ThrottlingException', message: 'Rate exceeded' },
+        },
         webhook,
         quiet,
         { ...secret, deleted: true, evaluation: undefined },
@@ -441,7 +515,9 @@ describe('sweep digest', () => {
     expect(orders).toBeDefined();
 
     const m = digestMessage(d, cur, 's3://bucket/reports/x.html');
-    expect(m.subject).toBe(`Lambda Guardrail sweep ${ACCOUNT}: 1 new, ${d.resolved.length} resolved, ${d.open} open`);
+    expect(m.subject).toBe(
+      `Lambda Guardrail sweep ${ACCOUNT}: 1 new, ${d.resolved.length} resolved, ${d.open} open`,
+    );
     expect(m.text).toContain('New findings (1):');
     expect(m.text).toContain('s3://bucket/reports/x.html');
     expect(m.html).not.toMatch(/<script/);
@@ -480,14 +556,22 @@ describe('sweep execution names and events', () => {
 });
 
 describe('sweepSchedule', () => {
-  it.each(['rate(1 day)', 'rate(12 hours)', 'rate(30 minutes)', 'rate(1 minute)', 'cron(0 6 * * ? *)'])('accepts %s', (s) => {
-    expect(isScheduleExpression(s)).toBe(true);
-    expect(parseConfig({ sweepSchedule: s }).sweepSchedule).toBe(s);
-  });
-  it.each(['rate(1 days)', 'rate(2 day)', 'rate(0 days)', 'daily', 'cron(0 6 * * ?)', 'rate(1 week)'])('rejects %s', (s) => {
-    expect(isScheduleExpression(s)).toBe(false);
-    expect(() => parseConfig({ sweepSchedule: s })).toThrow(/sweepSchedule: must be an EventBridge Scheduler expression/);
-  });
+  it.each(['rate(1 day)', 'rate(12 hours)', 'rate(30 minutes)', 'rate(1 minute)', 'cron(0 6 * * ? *)'])(
+    'accepts %s',
+    (s) => {
+      expect(isScheduleExpression(s)).toBe(true);
+      expect(parseConfig({ sweepSchedule: s }).sweepSchedule).toBe(s);
+    },
+  );
+  it.each(['rate(1 days)', 'rate(2 day)', 'rate(0 days)', 'daily', 'cron(0 6 * * ?)', 'rate(1 week)'])(
+    'rejects %s',
+    (s) => {
+      expect(isScheduleExpression(s)).toBe(false);
+      expect(() => parseConfig({ sweepSchedule: s })).toThrow(
+        /sweepSchedule: must be an EventBridge Scheduler expression/,
+      );
+    },
+  );
   it('defaults to daily', () => {
     expect(DEFAULT_CONFIG.sweepSchedule).toBe('rate(1 day)');
   });
@@ -496,21 +580,38 @@ describe('sweepSchedule', () => {
 describe('ledger report', () => {
   const fn = functionArn('orders-api');
   const finding = report().resources.find((x) => x.name === 'orders-api')!.findings[0];
-  const base = (over: Partial<LedgerRecord> & Pick<LedgerRecord, 'executionName' | 'outcome' | 'recordedAt'>): LedgerRecord => ({
+  const base = (
+    over: Partial<LedgerRecord> & Pick<LedgerRecord, 'executionName' | 'outcome' | 'recordedAt'>,
+  ): LedgerRecord => ({
     pk: `EXEC#${over.executionName}`,
     sk: 'RECORD',
     day: over.recordedAt.slice(0, 10),
     findings: [],
     ...over,
   });
-  const actor = { type: 'AssumedRole', arn: `arn:aws:sts::${ACCOUNT}:assumed-role/dev/alice`, sessionIssuerArn: `arn:aws:iam::${ACCOUNT}:role/dev` };
+  const actor = {
+    type: 'AssumedRole',
+    arn: `arn:aws:sts::${ACCOUNT}:assumed-role/dev/alice`,
+    sessionIssuerArn: `arn:aws:iam::${ACCOUNT}:role/dev`,
+  };
   const event = (id: string, origin: 'event' | 'sweep' = 'event') => ({
-    ...syntheticEvent({ origin: 'sweep', id, account: ACCOUNT, region: REGION, time: NOW, resources: { functionName: 'orders-api', functionArn: fn } }),
+    ...syntheticEvent({
+      origin: 'sweep',
+      id,
+      account: ACCOUNT,
+      region: REGION,
+      time: NOW,
+      resources: { functionName: 'orders-api', functionArn: fn },
+    }),
     eventName: 'CreateFunctionUrlConfig',
     origin,
     actor,
   });
-  const f = { ...finding, mode: 'auto' as const, plan: finding.plan } as unknown as LedgerRecord['findings'][number];
+  const f = {
+    ...finding,
+    mode: 'auto' as const,
+    plan: finding.plan,
+  } as unknown as LedgerRecord['findings'][number];
   const records: LedgerRecord[] = [
     base({
       executionName: 'e1',
@@ -521,7 +622,16 @@ describe('ledger report', () => {
       findings: [f],
       remediation: {
         status: 'applied',
-        steps: [{ ruleId: f.ruleId, resourceArn: fn, service: 'lambda', operation: 'UpdateFunctionUrlConfig', parameters: {}, status: 'applied' }],
+        steps: [
+          {
+            ruleId: f.ruleId,
+            resourceArn: fn,
+            service: 'lambda',
+            operation: 'UpdateFunctionUrlConfig',
+            parameters: {},
+            status: 'applied',
+          },
+        ],
       },
     }),
     base({
@@ -530,7 +640,11 @@ describe('ledger report', () => {
       recordedAt: '2025-06-11T10:00:00.000Z',
       event: event('e2'),
       findings: [{ ...f, mode: 'approve' }],
-      approval: { decision: 'approved', decidedBy: 'security-lead@example.com', decidedAt: '2025-06-11T09:59:00.000Z' },
+      approval: {
+        decision: 'approved',
+        decidedBy: 'security-lead@example.com',
+        decidedAt: '2025-06-11T09:59:00.000Z',
+      },
     }),
     base({
       executionName: 'e3',
@@ -540,20 +654,68 @@ describe('ledger report', () => {
       findings: [{ ...f, mode: 'approve' }],
       approval: { decision: 'rejected', decidedBy: 'oncall@example.com', comment: `known ${XSS}` },
     }),
-    base({ executionName: 'e4', outcome: 'expired', recordedAt: '2025-06-12T11:00:00.000Z', findings: [{ ...f, mode: 'approve' }], approval: { decision: 'expired', expiredAt: '2025-06-12T11:00:00.000Z' } }),
-    base({ executionName: 'e5', outcome: 'exempt', recordedAt: '2025-06-13T10:00:00.000Z', event: event('e5', 'sweep'), findings: [{ ...f, exempt: true }] }),
-    base({ executionName: 'e6', outcome: 'failed', recordedAt: '2025-06-13T11:00:00.000Z', error: { error: 'States.TaskFailed', cause: 'boom' } }),
+    base({
+      executionName: 'e4',
+      outcome: 'expired',
+      recordedAt: '2025-06-12T11:00:00.000Z',
+      findings: [{ ...f, mode: 'approve' }],
+      approval: { decision: 'expired', expiredAt: '2025-06-12T11:00:00.000Z' },
+    }),
+    base({
+      executionName: 'e5',
+      outcome: 'exempt',
+      recordedAt: '2025-06-13T10:00:00.000Z',
+      event: event('e5', 'sweep'),
+      findings: [{ ...f, exempt: true }],
+    }),
+    base({
+      executionName: 'e6',
+      outcome: 'failed',
+      recordedAt: '2025-06-13T11:00:00.000Z',
+      error: { error: 'States.TaskFailed', cause: 'boom' },
+    }),
     base({ executionName: 'e7', outcome: 'rejected-input', recordedAt: '2025-06-13T12:00:00.000Z' }),
-    base({ executionName: 'e8', outcome: 'compliant', recordedAt: '2025-06-14T10:00:00.000Z', event: event('e8') }),
-    base({ executionName: 'old', outcome: 'remediated', recordedAt: '2025-05-01T10:00:00.000Z', findings: [f] }),
+    base({
+      executionName: 'e8',
+      outcome: 'compliant',
+      recordedAt: '2025-06-14T10:00:00.000Z',
+      event: event('e8'),
+    }),
+    base({
+      executionName: 'old',
+      outcome: 'remediated',
+      recordedAt: '2025-05-01T10:00:00.000Z',
+      findings: [f],
+    }),
   ];
-  const r = buildLedgerReport(records, { since: '2025-06-10T00:00:00.000Z', until: '2025-06-30T23:59:59.999Z', generatedAt: NOW, table: 'ledger' });
+  const r = buildLedgerReport(records, {
+    since: '2025-06-10T00:00:00.000Z',
+    until: '2025-06-30T23:59:59.999Z',
+    generatedAt: NOW,
+    table: 'ledger',
+  });
 
   it('sorts records into what was found, remediated, approved, rejected, expired, exempted and failed', () => {
     expect(r.summary.executions).toBe(8);
-    expect(r.summary.byCategory).toEqual({ found: 5, remediated: 2, approved: 1, rejected: 1, expired: 1, exempted: 1, failed: 2 });
+    expect(r.summary.byCategory).toEqual({
+      found: 5,
+      remediated: 2,
+      approved: 1,
+      rejected: 1,
+      expired: 1,
+      exempted: 1,
+      failed: 2,
+    });
     expect(Object.keys(r.summary.byCategory)).toEqual([...CATEGORIES]);
-    expect(r.summary.byOutcome).toMatchObject({ remediated: 2, rejected: 1, expired: 1, exempt: 1, failed: 1, 'rejected-input': 1, compliant: 1 });
+    expect(r.summary.byOutcome).toMatchObject({
+      remediated: 2,
+      rejected: 1,
+      expired: 1,
+      exempt: 1,
+      failed: 1,
+      'rejected-input': 1,
+      compliant: 1,
+    });
     expect(r.summary.stepsApplied).toBe(1);
     expect(r.entries.map((x) => x.executionName)).not.toContain('old');
   });
@@ -561,7 +723,11 @@ describe('ledger report', () => {
   it('says by whom: the actor of the change, and the approver', () => {
     const e2 = r.entries.find((x) => x.executionName === 'e2')!;
     expect(e2.actor?.arn).toBe(actor.arn);
-    expect(e2.approval).toEqual({ decision: 'approved', by: 'security-lead@example.com', at: '2025-06-11T09:59:00.000Z' });
+    expect(e2.approval).toEqual({
+      decision: 'approved',
+      by: 'security-lead@example.com',
+      at: '2025-06-11T09:59:00.000Z',
+    });
     const table = renderLedgerReport(r, 'table');
     expect(table).toContain('approved by security-lead@example.com');
     expect(table).toContain(`by ${actor.arn}`);

@@ -1,5 +1,11 @@
 import type { PlanStep } from '../types.ts';
-import { allFindings, partitionOf, type ReportFinding, type ReportResource, type ScanReport } from './model.ts';
+import {
+  allFindings,
+  partitionOf,
+  type ReportFinding,
+  type ReportResource,
+  type ScanReport,
+} from './model.ts';
 
 /**
  * AWS Security Finding Format (ASFF) for Security Hub `BatchImportFindings`. Every required top-level
@@ -111,7 +117,8 @@ export function toAsff(report: ScanReport): AsffFinding[] {
   return allFindings(report).map(({ resource, finding: f }) => {
     const partition = partitionOf(f.resourceArn);
     const steps = f.plan.steps.map((s) => stepLabel(s));
-    const recommendation = `${fixOf.get(f.ruleId) ?? ''}${steps.length ? ` Planned calls: ${steps.join('; ')}.` : ''}`.trim();
+    const recommendation =
+      `${fixOf.get(f.ruleId) ?? ''}${steps.length ? ` Planned calls: ${steps.join('; ')}.` : ''}`.trim();
     return {
       SchemaVersion: ASFF_SCHEMA_VERSION,
       Id: asffId(f),
@@ -125,13 +132,22 @@ export function toAsff(report: ScanReport): AsffFinding[] {
       Severity: { Label: f.severity, Original: f.severity },
       Title: clip(`${f.ruleId}: ${f.title}`, 256),
       Description: clip(f.summary, 1024),
-      Remediation: { Recommendation: { Text: clip(recommendation || 'See the Lambda Guardrail report.', 512) } },
+      Remediation: {
+        Recommendation: { Text: clip(recommendation || 'See the Lambda Guardrail report.', 512) },
+      },
       ProductFields: {
         'lambda-guardrail/RuleId': f.ruleId,
         'lambda-guardrail/Mode': f.mode,
         'lambda-guardrail/EnforcementMode': f.enforcementMode,
         'lambda-guardrail/Exempt': String(f.exempt),
-        ...(f.exemption ? { 'lambda-guardrail/Exemption': clip(`${f.exemption.status}${f.exemption.reason ? `: ${f.exemption.reason}` : ''}${f.exemption.until ? ` until ${f.exemption.until}` : ''}`, 2048) } : {}),
+        ...(f.exemption
+          ? {
+              'lambda-guardrail/Exemption': clip(
+                `${f.exemption.status}${f.exemption.reason ? `: ${f.exemption.reason}` : ''}${f.exemption.until ? ` until ${f.exemption.until}` : ''}`,
+                2048,
+              ),
+            }
+          : {}),
         'lambda-guardrail/PlannedSteps': clip(steps.join('; ') || 'none', 2048),
         'lambda-guardrail/Origin': report.origin,
       },
@@ -144,7 +160,10 @@ export function toAsff(report: ScanReport): AsffFinding[] {
 }
 
 /** Splits findings into BatchImportFindings requests: at most 100 per call, one region per call. */
-export function asffBatches(findings: readonly AsffFinding[], size = ASFF_BATCH_SIZE): { region: string; findings: AsffFinding[] }[] {
+export function asffBatches(
+  findings: readonly AsffFinding[],
+  size = ASFF_BATCH_SIZE,
+): { region: string; findings: AsffFinding[] }[] {
   const byRegion = new Map<string, AsffFinding[]>();
   for (const f of findings) {
     const list = byRegion.get(f.Region) ?? [];

@@ -29,7 +29,10 @@ export interface ReportDigest {
   unreadable: number;
 }
 
-const item = (f: { key: string; ruleId: string; severity: Severity; resourceArn: string; summary: string }, why?: string): DigestItem => ({
+const item = (
+  f: { key: string; ruleId: string; severity: Severity; resourceArn: string; summary: string },
+  why?: string,
+): DigestItem => ({
   key: f.key,
   ruleId: f.ruleId,
   severity: f.severity,
@@ -41,12 +44,24 @@ const item = (f: { key: string; ruleId: string; severity: Severity; resourceArn:
 export function diffReports(previous: ScanReport | undefined, current: ScanReport): ReportDigest {
   const live = (r: ScanReport) => allFindings(r).filter(({ finding }) => !finding.exempt);
   const now = new Map(live(current).map(({ finding }) => [finding.key, finding]));
-  const before = new Map(previous ? live(previous).map(({ resource, finding }) => [finding.key, { resource, finding }]) : []);
+  const before = new Map(
+    previous ? live(previous).map(({ resource, finding }) => [finding.key, { resource, finding }]) : [],
+  );
   const status = new Map(current.resources.map((r) => [r.arn, r.status]));
-  const fresh = [...now.values()].filter((f) => !before.has(f.key)).sort(compareFindings).map((f) => item(f));
+  const fresh = [...now.values()]
+    .filter((f) => !before.has(f.key))
+    .sort(compareFindings)
+    .map((f) => item(f));
   const resolved = [...before.values()]
     .filter(({ resource, finding }) => !now.has(finding.key) && status.get(resource.arn) !== 'unreadable')
-    .map(({ resource, finding }) => item(finding, status.has(resource.arn) && status.get(resource.arn) !== 'deleted' ? 'no longer found' : 'resource deleted'))
+    .map(({ resource, finding }) =>
+      item(
+        finding,
+        status.has(resource.arn) && status.get(resource.arn) !== 'deleted'
+          ? 'no longer found'
+          : 'resource deleted',
+      ),
+    )
     .sort(compareFindings);
   return {
     ...(previous ? { previousAt: previous.finishedAt } : {}),
@@ -67,7 +82,8 @@ export interface DigestMessage {
 /** The digest email: new and resolved findings, the totals, and where the full report is. */
 export function digestMessage(d: ReportDigest, report: ScanReport, reportLocation?: string): DigestMessage {
   const subject = `Lambda Guardrail sweep ${report.account}: ${d.new.length} new, ${d.resolved.length} resolved, ${d.open} open`;
-  const line = (x: DigestItem) => `[${x.severity}] ${x.ruleId} ${x.resourceArn}: ${x.summary}${x.why ? ` (${x.why})` : ''}`;
+  const line = (x: DigestItem) =>
+    `[${x.severity}] ${x.ruleId} ${x.resourceArn}: ${x.summary}${x.why ? ` (${x.why})` : ''}`;
   const text = [
     subject,
     '',

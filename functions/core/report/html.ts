@@ -123,7 +123,10 @@ function findingHtml(f: ReportFinding): string {
   const facts: [string, string][] = [
     ['Resource', `<code>${e(f.resourceArn)}</code>`],
     ['Mode in this report', `${e(f.mode)} <span class="muted">(${e(f.modeReason)})</span>`],
-    ['Enforcement would be', `<strong>${e(f.enforcementMode)}</strong> <span class="muted">(${e(f.enforcementModeReason)})</span>`],
+    [
+      'Enforcement would be',
+      `<strong>${e(f.enforcementMode)}</strong> <span class="muted">(${e(f.enforcementModeReason)})</span>`,
+    ],
   ];
   if (ex) {
     facts.push([
@@ -136,7 +139,9 @@ function findingHtml(f: ReportFinding): string {
         .map(
           (s) =>
             `<li><code>${e(`${s.service}:${s.operation}`)}</code> <span class="muted">${e(s.reason)}</span>${json(s.parameters)}${
-              s.inverse ? `<div class="muted">undo: <code>${e(`${s.inverse.service}:${s.inverse.operation}`)}</code></div>` : ''
+              s.inverse
+                ? `<div class="muted">undo: <code>${e(`${s.inverse.service}:${s.inverse.operation}`)}</code></div>`
+                : ''
             }</li>`,
         )
         .join('')}</ol>`
@@ -181,7 +186,7 @@ export function renderHtml(report: ScanReport): string {
   const maxSev = Math.max(1, ...SEVERITY_ORDER.map((sev) => s.bySeverity[sev]));
   const sevRows = SEVERITY_ORDER.map(
     (sev) =>
-      `<tr data-severity="${e(sev)}"><td>${severityBadge(sev)}</td><td class="num">${s.bySeverity[sev]}</td><td style="width:60%"><div class="bar" style="width:${((100 * s.bySeverity[sev]) / maxSev).toFixed(1)}%;background:${SEVERITY_COLORS[sev]}"></div></td></tr>`,
+      `<tr data-severity="${e(sev)}"><td>${severityBadge(sev)}</td><td class="num">${s.bySeverity[sev]}</td><td style="width:60%">${s.bySeverity[sev] ? `<div class="bar" style="width:${((100 * s.bySeverity[sev]) / maxSev).toFixed(1)}%;background:${SEVERITY_COLORS[sev]}"></div>` : ''}</td></tr>`,
   ).join('\n');
   const ruleRows = report.rules
     .map((r) => {
@@ -232,7 +237,10 @@ export function renderHtml(report: ScanReport): string {
     `<h2>Compliant (${compliant.length})</h2>`,
     compliant.length
       ? `<details><summary>Show the ${compliant.length} compliant resource${compliant.length === 1 ? '' : 's'}</summary><ul>${compliant
-          .map((r) => `<li>${e(r.kind)} <code>${e(r.name)}</code> <span class="muted">${e(r.region)}</span></li>`)
+          .map(
+            (r) =>
+              `<li>${e(r.kind)} <code>${e(r.name)}</code> <span class="muted">${e(r.region)}</span></li>`,
+          )
           .join('')}</ul></details>`
       : '<p class="muted">None.</p>',
     '</section>',

@@ -18,7 +18,15 @@ export type LedgerFormat = (typeof LEDGER_FORMATS)[number];
 export const isLedgerFormat = (s: unknown): s is LedgerFormat => LEDGER_FORMATS.includes(s as LedgerFormat);
 
 /** The categories the report is organised by, in the order people read them. */
-export const CATEGORIES = ['found', 'remediated', 'approved', 'rejected', 'expired', 'exempted', 'failed'] as const;
+export const CATEGORIES = [
+  'found',
+  'remediated',
+  'approved',
+  'rejected',
+  'expired',
+  'exempted',
+  'failed',
+] as const;
 export type Category = (typeof CATEGORIES)[number];
 
 export const CATEGORY_LABELS: Record<Category, string> = {
@@ -42,7 +50,14 @@ export interface LedgerEntry {
   actor?: { type: string; arn?: string; sessionIssuerArn?: string; invokedBy?: string };
   /** Who decided, when a person was asked. */
   approval?: { decision: string; by?: string; at?: string; comment?: string };
-  findings: { ruleId: string; severity: Severity; resourceArn: string; summary: string; mode: string; exempt: boolean }[];
+  findings: {
+    ruleId: string;
+    severity: Severity;
+    resourceArn: string;
+    summary: string;
+    mode: string;
+    exempt: boolean;
+  }[];
   steps: { ruleId: string; resourceArn: string; operation: string; status: string; error?: string }[];
   error?: { error: string; cause: string };
   categories: Category[];
@@ -76,7 +91,8 @@ export function categoriesOf(r: LedgerRecord): Category[] {
   if (r.outcome === 'rejected' || r.approval?.decision === 'rejected') out.push('rejected');
   if (r.outcome === 'expired' || r.approval?.decision === 'expired') out.push('expired');
   if (r.outcome === 'exempt' || r.findings.some((f) => f.exempt)) out.push('exempted');
-  if (r.outcome === 'failed' || r.outcome === 'resource-changed' || r.outcome === 'rejected-input') out.push('failed');
+  if (r.outcome === 'failed' || r.outcome === 'resource-changed' || r.outcome === 'rejected-input')
+    out.push('failed');
   return out;
 }
 
@@ -106,7 +122,9 @@ export function ledgerEntry(r: LedgerRecord): LedgerEntry {
           approval: {
             decision: r.approval.decision,
             ...(r.approval.decidedBy ? { by: r.approval.decidedBy } : {}),
-            ...((r.approval.decidedAt ?? r.approval.expiredAt) ? { at: r.approval.decidedAt ?? r.approval.expiredAt } : {}),
+            ...((r.approval.decidedAt ?? r.approval.expiredAt)
+              ? { at: r.approval.decidedAt ?? r.approval.expiredAt }
+              : {}),
             ...(r.approval.comment ? { comment: r.approval.comment } : {}),
           },
         }
@@ -137,11 +155,16 @@ export function buildLedgerReport(
 ): LedgerReport {
   const inRange = records
     .filter((r) => r.recordedAt >= opts.since && r.recordedAt <= opts.until)
-    .sort((a, b) => a.recordedAt.localeCompare(b.recordedAt) || a.executionName.localeCompare(b.executionName));
+    .sort(
+      (a, b) => a.recordedAt.localeCompare(b.recordedAt) || a.executionName.localeCompare(b.executionName),
+    );
   const entries = inRange.map(ledgerEntry);
   const byOutcome: Record<string, number> = {};
   const byCategory = Object.fromEntries(CATEGORIES.map((c) => [c, 0])) as Record<Category, number>;
-  const findingsBySeverity = Object.fromEntries(SEVERITY_ORDER.map((s) => [s, 0])) as Record<Severity, number>;
+  const findingsBySeverity = Object.fromEntries(SEVERITY_ORDER.map((s) => [s, 0])) as Record<
+    Severity,
+    number
+  >;
   const findingsByRule: Record<string, number> = {};
   let findings = 0;
   let stepsApplied = 0;
@@ -184,15 +207,19 @@ export function actorLabel(a: LedgerEntry['actor']): string {
 }
 
 const approverLabel = (x: LedgerEntry) =>
-  x.approval ? `${x.approval.decision}${x.approval.by ? ` by ${x.approval.by}` : ''}${x.approval.at ? ` at ${x.approval.at}` : ''}` : '';
+  x.approval
+    ? `${x.approval.decision}${x.approval.by ? ` by ${x.approval.by}` : ''}${x.approval.at ? ` at ${x.approval.at}` : ''}`
+    : '';
 
 function entryLine(x: LedgerEntry): string[] {
   const lines = [
     `${x.recordedAt}  ${x.outcome.padEnd(17)} ${x.target ?? '(no target)'}`,
     `  run ${x.executionName}${x.eventName ? ` (${x.eventName}${x.origin && x.origin !== 'event' ? `, ${x.origin}` : ''})` : ''} by ${actorLabel(x.actor)}`,
   ];
-  if (x.approval) lines.push(`  decision: ${approverLabel(x)}${x.approval.comment ? `: "${x.approval.comment}"` : ''}`);
-  for (const f of x.findings) lines.push(`  [${f.severity}] ${f.ruleId}${f.exempt ? ' (exempt)' : ''} mode=${f.mode}: ${f.summary}`);
+  if (x.approval)
+    lines.push(`  decision: ${approverLabel(x)}${x.approval.comment ? `: "${x.approval.comment}"` : ''}`);
+  for (const f of x.findings)
+    lines.push(`  [${f.severity}] ${f.ruleId}${f.exempt ? ' (exempt)' : ''} mode=${f.mode}: ${f.summary}`);
   for (const s of x.steps) lines.push(`  ${s.status}: ${s.operation}${s.error ? ` (${s.error})` : ''}`);
   if (x.error) lines.push(`  error: ${x.error.error}: ${x.error.cause}`);
   return lines;
@@ -206,7 +233,10 @@ export function renderLedgerTable(r: LedgerReport): string {
     `executions ${s.executions}; findings ${s.findings}; API calls applied ${s.stepsApplied}`,
     `severity   ${SEVERITY_ORDER.map((sev) => `${sev} ${s.findingsBySeverity[sev]}`).join('  ')}`,
     '',
-    ...columns([['CATEGORY', 'EXECUTIONS'], ...CATEGORIES.map((c) => [c, String(s.byCategory[c])])], new Set([1])),
+    ...columns(
+      [['CATEGORY', 'EXECUTIONS'], ...CATEGORIES.map((c) => [c, String(s.byCategory[c])])],
+      new Set([1]),
+    ),
   ];
   for (const c of CATEGORIES) {
     const xs = r.entries.filter((x) => x.categories.includes(c));
@@ -225,7 +255,10 @@ export function renderLedgerMarkdown(r: LedgerReport): string {
     '',
     `${m(r.since)} to ${m(r.until)}${r.source.table ? `, table ${mdCode(r.source.table)}` : ''}. ${s.executions} execution(s), ${s.findings} finding(s), ${s.stepsApplied} API call(s) applied.`,
     '',
-    mdTable(['Category', 'Executions'], CATEGORIES.map((c) => [m(CATEGORY_LABELS[c]), String(s.byCategory[c])])),
+    mdTable(
+      ['Category', 'Executions'],
+      CATEGORIES.map((c) => [m(CATEGORY_LABELS[c]), String(s.byCategory[c])]),
+    ),
     '',
   ];
   for (const c of CATEGORIES) {
@@ -264,7 +297,10 @@ export function renderLedgerHtml(r: LedgerReport): string {
     [s.stepsApplied, 'API calls applied'],
     ...CATEGORIES.map((c) => [s.byCategory[c], c] as const),
   ]
-    .map(([n, l]) => `<div class="card" id="card-${e(l).replace(/\s+/g, '-')}"><div class="n">${e(n)}</div><div class="l">${e(l)}</div></div>`)
+    .map(
+      ([n, l]) =>
+        `<div class="card" id="card-${e(l).replace(/\s+/g, '-')}"><div class="n">${e(n)}</div><div class="l">${e(l)}</div></div>`,
+    )
     .join('')}</div>`;
   const sections = CATEGORIES.map((c) => {
     const xs = r.entries.filter((x) => x.categories.includes(c));
@@ -273,8 +309,12 @@ export function renderLedgerHtml(r: LedgerReport): string {
       .map(
         (x) =>
           `<tr><td>${e(x.recordedAt)}</td><td>${e(x.outcome)}</td><td><code>${e(x.target ?? '')}</code></td><td>${x.findings
-            .map((f) => `${severityBadge(f.severity)} <code>${e(f.ruleId)}</code>${f.exempt ? ' (exempt)' : ''}`)
-            .join('<br>')}</td><td>${x.steps.map((st) => `${e(st.status)}: <code>${e(st.operation)}</code>`).join('<br>')}</td><td><code>${e(actorLabel(x.actor))}</code></td><td>${e(approverLabel(x))}${x.approval?.comment ? `<br><span class="muted">${e(x.approval.comment)}</span>` : ''}</td></tr>`,
+            .map(
+              (f) => `${severityBadge(f.severity)} <code>${e(f.ruleId)}</code>${f.exempt ? ' (exempt)' : ''}`,
+            )
+            .join(
+              '<br>',
+            )}</td><td>${x.steps.map((st) => `${e(st.status)}: <code>${e(st.operation)}</code>`).join('<br>')}</td><td><code>${e(actorLabel(x.actor))}</code></td><td>${e(approverLabel(x))}${x.approval?.comment ? `<br><span class="muted">${e(x.approval.comment)}</span>` : ''}</td></tr>`,
       )
       .join('\n');
     return `<section id="cat-${e(c)}"><h2>${e(CATEGORY_LABELS[c])} (${xs.length})</h2><table><thead><tr><th>When</th><th>Outcome</th><th>Resource</th><th>Findings</th><th>API calls</th><th>By</th><th>Decision</th></tr></thead><tbody>${rows}</tbody></table></section>`;

@@ -1,5 +1,11 @@
 import { SEVERITY_ORDER } from '../types.ts';
-import { formatDuration, RESOURCE_STATUSES, type ReportFinding, type ReportResource, type ScanReport } from './model.ts';
+import {
+  formatDuration,
+  RESOURCE_STATUSES,
+  type ReportFinding,
+  type ReportResource,
+  type ScanReport,
+} from './model.ts';
 
 /**
  * GitHub-flavoured Markdown (a PR comment, a CI job summary, a wiki page). Every value from AWS or a
@@ -64,7 +70,12 @@ function findingMd(f: ReportFinding): string {
   if (!f.plan.steps.length) {
     lines.push('No automatic fix: see the summary.');
   } else {
-    lines.push(f.exempt ? 'Planned fix (not applied while exempt):' : 'Planned fix, the exact calls enforcement would send:', '');
+    lines.push(
+      f.exempt
+        ? 'Planned fix (not applied while exempt):'
+        : 'Planned fix, the exact calls enforcement would send:',
+      '',
+    );
     f.plan.steps.forEach((s, i) => {
       lines.push(
         `${i + 1}. ${mdCode(`${s.service}:${s.operation}`)}: ${m(s.reason)}`,
@@ -100,7 +111,13 @@ export function renderMarkdown(report: ScanReport): string {
     '## Summary',
     '',
     mdTable(
-      ['Resources', ...RESOURCE_STATUSES.map((st) => m(st)), 'Findings (not exempt)', 'Exempt findings', 'Planned API calls'],
+      [
+        'Resources',
+        ...RESOURCE_STATUSES.map((st) => m(st)),
+        'Findings (not exempt)',
+        'Exempt findings',
+        'Planned API calls',
+      ],
       [
         [
           String(s.resources),
@@ -121,7 +138,15 @@ export function renderMarkdown(report: ScanReport): string {
       ['Rule', 'Title', 'Severity', 'Findings', 'Exempt', 'Resources', 'Enforcement'],
       report.rules.map((r) => {
         const b = s.byRule[r.id] ?? { findings: 0, exempt: 0, resources: 0 };
-        return [mdCode(r.id), m(r.title), m(r.severity), String(b.findings), String(b.exempt), String(b.resources), m(r.enforcementMode)];
+        return [
+          mdCode(r.id),
+          m(r.title),
+          m(r.severity),
+          String(b.findings),
+          String(b.exempt),
+          String(b.resources),
+          m(r.enforcementMode),
+        ];
       }),
     ),
     '',
@@ -138,14 +163,24 @@ export function renderMarkdown(report: ScanReport): string {
       '',
       mdTable(
         ['What', 'Region', 'Error', 'Message'],
-        report.errors.map((x) => [`${m(x.scope)} ${x.name ? mdCode(x.name) : ''}`.trim(), m(x.region ?? ''), mdCode(x.error), m(x.message)]),
+        report.errors.map((x) => [
+          `${m(x.scope)} ${x.name ? mdCode(x.name) : ''}`.trim(),
+          m(x.region ?? ''),
+          mdCode(x.error),
+          m(x.message),
+        ]),
       ),
       '',
     );
   }
   const deleted = report.resources.filter((r) => r.status === 'deleted');
   if (deleted.length) {
-    out.push('## Deleted while scanning', '', ...deleted.map((r) => `- ${m(r.kind)} ${mdCode(r.name)} (${m(r.region)})`), '');
+    out.push(
+      '## Deleted while scanning',
+      '',
+      ...deleted.map((r) => `- ${m(r.kind)} ${mdCode(r.name)} (${m(r.region)})`),
+      '',
+    );
   }
   out.push(`<sub>${m(report.tool.name)} ${m(report.tool.version)}</sub>`, '');
   return out.join('\n');

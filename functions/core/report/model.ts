@@ -3,13 +3,7 @@ import type { GuardrailConfig } from '../config.ts';
 import type { Evaluation, RuleOutcome } from '../evaluate.ts';
 import { resolveMode } from '../mode.ts';
 import { findingJson } from '../render.ts';
-import {
-  type Finding,
-  type Mode,
-  type Rule,
-  SEVERITY_ORDER,
-  type Severity,
-} from '../types.ts';
+import { type Finding, type Mode, type Rule, SEVERITY_ORDER, type Severity } from '../types.ts';
 
 /**
  * The one report model every output format is rendered from (table, JSON, SARIF, Markdown, HTML,
@@ -179,7 +173,10 @@ export function keyFingerprint(key: string): string {
 }
 
 /** Stable ordering: severity, then rule, then resource. */
-export function compareFindings(a: Pick<Finding, 'severity' | 'ruleId' | 'resourceArn'>, b: typeof a): number {
+export function compareFindings(
+  a: Pick<Finding, 'severity' | 'ruleId' | 'resourceArn'>,
+  b: typeof a,
+): number {
   return (
     sevRank(a.severity) - sevRank(b.severity) ||
     a.ruleId.localeCompare(b.ruleId) ||
@@ -322,7 +319,9 @@ export function summarize(
 }
 
 /** Every finding of a report with the resource it belongs to, in report order. */
-export function allFindings(report: Pick<ScanReport, 'resources'>): { resource: ReportResource; finding: ReportFinding }[] {
+export function allFindings(
+  report: Pick<ScanReport, 'resources'>,
+): { resource: ReportResource; finding: ReportFinding }[] {
   return report.resources.flatMap((resource) => resource.findings.map((finding) => ({ resource, finding })));
 }
 

@@ -39,7 +39,10 @@ export function ruleName(id: string): string {
     .join('');
 }
 
-export function artifactUri(report: Pick<ScanReport, 'account'>, r: Pick<ReportResource, 'region' | 'kind' | 'name'>): string {
+export function artifactUri(
+  report: Pick<ScanReport, 'account'>,
+  r: Pick<ReportResource, 'region' | 'kind' | 'name'>,
+): string {
   const safe = (s: string) => encodeURIComponent(s);
   return `aws/${safe(report.account)}/${safe(r.region)}/${safe(r.kind)}/${safe(r.name)}`;
 }
@@ -78,9 +81,7 @@ export function toSarif(report: ScanReport) {
           artifactLocation: { uri: artifactUri(report, resource) },
           region: { startLine: 1 },
         },
-        logicalLocations: [
-          { name: resource.name, fullyQualifiedName: f.resourceArn, kind: 'resource' },
-        ],
+        logicalLocations: [{ name: resource.name, fullyQualifiedName: f.resourceArn, kind: 'resource' }],
       },
     ],
     partialFingerprints: { 'guardrailFinding/v1': keyFingerprint(f.key) },
@@ -109,8 +110,12 @@ export function toSarif(report: ScanReport) {
   }));
   const notifications = report.errors.map((x) => ({
     level: 'error' as const,
-    message: { text: `${x.scope}${x.name ? ` ${x.name}` : ''}${x.region ? ` (${x.region})` : ''} could not be read: ${x.error}: ${x.message}` },
-    ...(x.arn ? { locations: [{ logicalLocations: [{ fullyQualifiedName: x.arn, kind: 'resource' }] }] } : {}),
+    message: {
+      text: `${x.scope}${x.name ? ` ${x.name}` : ''}${x.region ? ` (${x.region})` : ''} could not be read: ${x.error}: ${x.message}`,
+    },
+    ...(x.arn
+      ? { locations: [{ logicalLocations: [{ fullyQualifiedName: x.arn, kind: 'resource' }] }] }
+      : {}),
     properties: { error: x.error, scope: x.scope },
   }));
   return {

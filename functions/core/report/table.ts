@@ -1,6 +1,12 @@
 import { stepLine } from '../render.ts';
 import { SEVERITY_ORDER } from '../types.ts';
-import { formatDuration, RESOURCE_STATUSES, type ReportFinding, type ReportResource, type ScanReport } from './model.ts';
+import {
+  formatDuration,
+  RESOURCE_STATUSES,
+  type ReportFinding,
+  type ReportResource,
+  type ScanReport,
+} from './model.ts';
 
 /** Plain text for a terminal: the summary, one table of rules, then each finding with its plan. */
 
@@ -27,7 +33,11 @@ export function findingHeadline(resource: ReportResource, f: ReportFinding): str
 }
 
 export function findingLines(resource: ReportResource, f: ReportFinding, indent = '  '): string[] {
-  const lines = [findingHeadline(resource, f), `${indent}${f.summary}`, `${indent}resource: ${f.resourceArn}`];
+  const lines = [
+    findingHeadline(resource, f),
+    `${indent}${f.summary}`,
+    `${indent}resource: ${f.resourceArn}`,
+  ];
   if (f.exemption) {
     const e = f.exemption;
     lines.push(
@@ -38,7 +48,9 @@ export function findingLines(resource: ReportResource, f: ReportFinding, indent 
   if (!f.plan.steps.length) {
     lines.push(`${indent}plan: no automatic fix; see the summary`);
   } else {
-    lines.push(`${indent}${f.exempt ? 'plan (not applied while exempt):' : 'plan (the exact calls enforcement would send):'}`);
+    lines.push(
+      `${indent}${f.exempt ? 'plan (not applied while exempt):' : 'plan (the exact calls enforcement would send):'}`,
+    );
     f.plan.steps.forEach((s, i) => {
       lines.push(`${indent}  ${i + 1}. ${stepLine(s)}`, `${indent}     why: ${s.reason}`);
     });
@@ -67,7 +79,14 @@ export function renderTable(report: ScanReport): string {
   const header = ['RULE', 'SEVERITY', 'FINDINGS', 'EXEMPT', 'RESOURCES', 'ENFORCEMENT'];
   const rows = report.rules.map((r) => {
     const byRule = s.byRule[r.id] ?? { findings: 0, exempt: 0, resources: 0 };
-    return [r.id, r.severity, String(byRule.findings), String(byRule.exempt), String(byRule.resources), r.enforcementMode];
+    return [
+      r.id,
+      r.severity,
+      String(byRule.findings),
+      String(byRule.exempt),
+      String(byRule.resources),
+      r.enforcementMode,
+    ];
   });
   out.push(...columns([header, ...rows], new Set([2, 3, 4])));
 
@@ -81,8 +100,13 @@ export function renderTable(report: ScanReport): string {
   if (report.errors.length) {
     out.push('', 'COULD NOT BE READ (reported, the scan went on)');
     for (const e of report.errors) {
-      const what = e.scope === 'region' || e.scope === 'account' ? `${e.scope} ${e.region ?? ''}`.trim() : `${e.scope} ${e.name ?? e.arn}`;
-      out.push(`  ${what}${e.region && e.scope !== 'region' ? ` (${e.region})` : ''}: ${e.error}: ${e.message}`);
+      const what =
+        e.scope === 'region' || e.scope === 'account'
+          ? `${e.scope} ${e.region ?? ''}`.trim()
+          : `${e.scope} ${e.name ?? e.arn}`;
+      out.push(
+        `  ${what}${e.region && e.scope !== 'region' ? ` (${e.region})` : ''}: ${e.error}: ${e.message}`,
+      );
     }
   }
   const deleted = report.resources.filter((r) => r.status === 'deleted');

@@ -278,6 +278,14 @@ export const lambdaEnvSecret: Rule = {
   evaluate(s, ctx) {
     const config = functionConfiguration(s);
     if (!config) return { status: 'NOT_APPLICABLE', reason: 'no function configuration in the snapshot' };
+    // A customer-managed environment key the reader may not use: Lambda returns an error, no values.
+    const envError = (config.Environment as { Error?: { ErrorCode?: string } } | undefined)?.Error;
+    if (envError && !config.Environment?.Variables) {
+      return {
+        status: 'NOT_APPLICABLE',
+        reason: `the environment could not be read (${envError.ErrorCode ?? 'error'})`,
+      };
+    }
     const vars = (config.Environment?.Variables ?? {}) as Record<string, unknown>;
     const found = secretVariables(vars);
     if (!found.length) return { status: 'COMPLIANT' };
