@@ -40,6 +40,8 @@ import {
 } from '../../functions/core/report/index.ts';
 import { RULES } from '../../functions/core/rules/index.ts';
 import type { Rule } from '../../functions/core/types.ts';
+import { logger } from '../../functions/handlers/deps.ts';
+import { makeSweep, sweepDepsFromEnv } from '../../functions/handlers/sweep.ts';
 import { PROJECT_ROOT } from '../../lib/functions.ts';
 import { asffProblems, validateSarif, validateScanReport } from '../report-validators.ts';
 import { ACCOUNT, functionArn, functionUrl, NOW, REGION } from '../unit/helpers.ts';
@@ -547,5 +549,51 @@ describe('runSweep (SDK mocks)', () => {
     const r = await runSweep(deps(), { scheduledTime: '2025-06-15T12:00:00Z' });
     expect(r.executions.failed.length).toBeGreaterThan(0);
     expect(r.executions.started + r.executions.failed.length).toBe(NAMES.length - 1);
+  });
+});
+
+describe('sweep handler', () => {
+  it('builds its dependencies from the environment: account from the state machine ARN, adaptive clients', () => {
+    const deps = sweepDepsFromEnv({
+      STATE_MACHINE_ARN: `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:guardrail`,
+      REPORT_BUCKET: 'bucket',
+      AWS_REGION: REGION,
+      SWEEP_ROLE_ARN: `arn:aws:iam::${ACCOUNT}:role/sweep`,
+      GUARDRAIL_CONFIG: JSON.stringify({ sweepSchedule: 'rate(6 hours)' }),
+    });
+    expect(deps).toMatchObject({
+      account: ACCOUNT,
+      region: REGION,
+      reportBucket: 'bucket',
+      actor: { type: 'GuardrailSweep', arn: `arn:aws:iam::${ACCOUNT}:role/sweep` },
+    });
+    expect(deps.config.sweepSchedule).toBe('rate(6 hours)');
+    expect(deps.clients.options).toMatchObject(SCAN_CLIENT_OPTIONS);
+    expect(() => sweepDepsFromEnv({ REPORT_BUCKET: 'b' })).toThrow(/STATE_MACHINE_ARN/);
+    expect(() =>
+      sweepDepsFromEnv({ STATE_MACHINE_ARN: 'arn:aws:states:us-east-1:1:stateMachine:x' }),
+    ).toThrow(/REPORT_BUCKET/);
+  });
+
+  it('takes the scheduled time from the schedule, and rejects anything else', async () => {
+    s3.reset();
+    sfn.reset();
+    s3.on(PutObjectCommand).resolves({});
+    s3.on(GetObjectCommand).rejects(awsError('NoSuchKey', 404));
+    sfn.on(StartExecutionCommand).resolves({ executionArn: 'x', startDate: new Date(NOW) });
+    const handler = makeSweep(() => ({
+      clients: createClients({ maxAttempts: 1 }),
+      config: parseConfig({}),
+      region: REGION,
+      account: ACCOUNT,
+      stateMachineArn: `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:guardrail`,
+      reportBucket: 'bucket',
+      now: () => NOW,
+    }));
+    logger.setLogLevel('SILENT');
+    const r = await handler({ scheduledTime: '2025-06-15T06:00:00Z' });
+    expect(r.time).toBe('2025-06-15T06:00:00.000Z');
+    expect(sfn.commandCalls(StartExecutionCommand)[0].args[0].input.name).toMatch(/^sweep-20250615T0600-/);
+    await expect(handler({ scheduledTime: 'yesterday' })).rejects.toThrow();
   });
 });

@@ -3,8 +3,8 @@
  * playwright-core) from disk, with JavaScript disabled: everything is there without a script, nothing
  * is fetched, the numbers match the JSON report of the same scan, and no secret value shows.
  *
- * Needs /usr/bin/chromium (`.ci/run` installs it). Without it the test is skipped, unless
- * GUARDRAIL_REQUIRE_BROWSER=1 (CI), where a missing browser fails.
+ * Needs /usr/bin/chromium: `npm test` installs it when missing (scripts/ensure-test-tools.sh). A
+ * missing browser fails the test; it is never skipped.
  */
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -31,12 +31,11 @@ const ARGS = [
   '--no-first-run',
   '--disable-sync',
 ];
-const haveBrowser = existsSync(CHROMIUM);
-if (!haveBrowser && process.env.GUARDRAIL_REQUIRE_BROWSER === '1') {
-  throw new Error(`${CHROMIUM} is missing (GUARDRAIL_REQUIRE_BROWSER=1): apt-get install -y chromium`);
+if (!existsSync(CHROMIUM)) {
+  throw new Error(`${CHROMIUM} is missing: run scripts/ensure-test-tools.sh (apt-get install chromium)`);
 }
 
-describe.skipIf(!haveBrowser)('the HTML scan report in a real browser (chromium)', () => {
+describe('the HTML scan report in a real browser (chromium)', () => {
   let emu: EmulatorHandle;
   let acct: MixedAccount;
   let report: ScanReport;
