@@ -13,6 +13,7 @@ import {
 import { startEmulator } from '../local/emulator.ts';
 import { LocalGuardrail } from '../local/runtime.ts';
 import { DEMO_REGION, lambdaEvent, PUBLIC_URL_PERMISSIONS, seedFunction } from '../local/seed.ts';
+import { benchScan } from './scan.ts';
 import { benchSecrets } from './secrets.ts';
 
 /**
@@ -124,3 +125,4 @@ async function perEvent() {
 await bundles();
 await perEvent();
 await benchSecrets();
+if (!process.argv.includes('--no-scan')) await benchScan();
