@@ -200,7 +200,14 @@ export function approvalEmail(args: {
     '',
     subjectText(s, expiresAt),
   ].join('\n');
-  return { from: args.from, to: args.approver, subject: `[Lambda Guardrail] ${title}`, html, text, link: url };
+  return {
+    from: args.from,
+    to: args.approver,
+    subject: `[Lambda Guardrail] ${title}`,
+    html,
+    text,
+    link: url,
+  };
 }
 
 export function expiredEmail(args: {

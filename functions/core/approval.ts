@@ -332,7 +332,8 @@ export const APPROVAL_STATE = 'RequestApproval';
  * local runtime set the configured value. Unchanged text when the value is already the same.
  */
 export function withApprovalTimeout(aslText: string, seconds: number): string {
-  if (!Number.isInteger(seconds) || seconds < 1) throw new Error('the approval timeout must be a positive integer');
+  if (!Number.isInteger(seconds) || seconds < 1)
+    throw new Error('the approval timeout must be a positive integer');
   const def = JSON.parse(aslText) as { States?: Record<string, { TimeoutSeconds?: number }> };
   const state = def.States?.[APPROVAL_STATE];
   if (!state) throw new Error(`the state machine has no ${APPROVAL_STATE} state`);

@@ -34,7 +34,11 @@ export const configSchema = z
     rules: z._default(
       z.record(
         z.string().check(z.refine((id) => ruleIds.has(id), { message: 'unknown rule id' })),
-        z.strictObject({ mode: z.optional(mode) }),
+        z.strictObject({
+          mode: z.optional(mode),
+          /** Evaluate the rule at all (default: true, false for opt-in rules such as LAMBDA.TRACING). */
+          enabled: z.optional(z.boolean()),
+        }),
       ),
       {},
     ),
@@ -93,6 +97,55 @@ export const configSchema = z
     approvalSender: z._default(
       z.nullable(z.string().check(z.email('must be an email address'), z.maxLength(254))),
       null,
+    ),
+    /** LAMBDA.RUNTIME.DEPRECATED: report a runtime this many days before its deprecation date. */
+    runtimeDeprecationWarningDays: z._default(
+      z
+        .number()
+        .check(z.int('must be a whole number'), z.gte(0, 'must be 0 or more'), z.lte(3650, 'at most 3650')),
+      90,
+    ),
+    /**
+     * LAMBDA.URL.CORS: the origins a function URL may allow (`https://app.example.com`). Empty: CORS
+     * findings are reported with no plan.
+     */
+    allowedCorsOrigins: z._default(
+      z
+        .array(
+          z
+            .string()
+            .check(
+              z.regex(
+                /^https?:\/\/[A-Za-z0-9.-]+(:\d{1,5})?$/,
+                'must be an origin such as https://app.example.com (scheme, host, optional port; no * and no path)',
+              ),
+              z.maxLength(253),
+            ),
+        )
+        .check(z.maxLength(100, 'at most 100 origins')),
+      [],
+    ),
+    /**
+     * LAMBDA.VPC.REQUIRED: functions that must run in a VPC, by tag (key -> value, `*` for any value)
+     * or by name prefix. Empty: the rule does not apply.
+     */
+    vpcRequired: z.prefault(
+      z.strictObject({
+        tags: z._default(
+          z.record(z.string().check(z.minLength(1), z.maxLength(128)), z.string().check(z.maxLength(256))),
+          {},
+        ),
+        namePrefixes: z._default(z.array(z.string().check(z.minLength(1), z.maxLength(64))), []),
+      }),
+      {},
+    ),
+    /**
+     * LAMBDA.LAYER.UNTRUSTED: accounts whose layers are trusted, besides the function's own account
+     * and the accounts of `secrets.extensionLayerArns`.
+     */
+    trustedLayerAccounts: z._default(
+      z.array(z.string().check(z.regex(/^\d{12}$/, 'must be a 12-digit account id'))),
+      [],
     ),
     /**
      * LAMBDA.ENV.SECRET remediation (docs/secret-remediation.md): secrets are created as

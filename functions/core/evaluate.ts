@@ -38,6 +38,10 @@ export interface EvaluateInput {
   rules?: readonly Rule[];
 }
 
+/** Whether the configuration has the rule evaluated: `rules.<id>.enabled`, else on unless the rule is opt-in. */
+export const ruleEnabled = (rule: Rule, config: GuardrailConfig) =>
+  config.rules?.[rule.id]?.enabled ?? !rule.optIn;
+
 /** Findings the workflow acts on in a given mode (exempt findings are never acted on). */
 export const actionable = (findings: readonly Finding[], mode: Mode) =>
   findings.filter((f) => !f.exempt && f.mode === mode);
@@ -56,6 +60,16 @@ export function evaluate(input: EvaluateInput): Evaluation {
         ruleId: rule.id,
         status: 'NOT_APPLICABLE',
         reason: `rule applies to ${rule.resource}s`,
+      });
+      continue;
+    }
+    if (!ruleEnabled(rule, config)) {
+      results.push({
+        ruleId: rule.id,
+        status: 'NOT_APPLICABLE',
+        reason: rule.optIn
+          ? `opt-in rule: enable it with rules.${rule.id}.enabled`
+          : `disabled by rules.${rule.id}.enabled`,
       });
       continue;
     }

@@ -64,10 +64,19 @@ export function rollbackPlan(record: LedgerRecord): RollbackPlan {
  */
 export function rollbackDrift(record: LedgerRecord, fresh: Snapshot): string[] {
   const out: string[] = [];
-  for (const s of (record.remediation?.steps ?? []).filter((x) => x.status === 'applied')) {
+  const applied = (record.remediation?.steps ?? []).filter((x) => x.status === 'applied');
+  // Where one plan updated the same URL twice (LAMBDA.URL.PUBLIC, then LAMBDA.URL.CORS), only the
+  // last update says how the remediation left it.
+  const lastUrlUpdate = new Map<string, (typeof applied)[number]>();
+  for (const s of applied) {
+    if (s.operation === 'UpdateFunctionUrlConfig')
+      lastUrlUpdate.set(String(s.parameters['Qualifier'] ?? ''), s);
+  }
+  for (const s of applied) {
     const qualifier = s.parameters['Qualifier'] as string | undefined;
     const where = qualifier ? `alias ${qualifier}` : '$LATEST';
     if (s.operation === 'UpdateFunctionUrlConfig') {
+      if (lastUrlUpdate.get(qualifier ?? '') !== s) continue;
       const url = functionUrlConfigs(fresh).find((u) => u.qualifier === qualifier);
       const now = url
         ? { AuthType: url.AuthType, Cors: url.Cors ?? null, InvokeMode: url.InvokeMode ?? null }

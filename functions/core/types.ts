@@ -176,6 +176,11 @@ export interface Rule {
   /** What kind of resource the rule looks at; decides which collector runs. */
   resource: 'function' | 'role';
   defaultMode: Mode;
+  /**
+   * Opt-in rules are evaluated only when the configuration enables them (`rules.<id>.enabled: true`):
+   * checks that would flag most functions of most accounts (tracing) and so drown the findings that matter.
+   */
+  optIn?: boolean;
   /** What the fix does, for people (RULES.md, reports). */
   fix: string;
   evaluate(snapshot: Snapshot, ctx: RuleContext): RuleResult;

@@ -24,6 +24,10 @@ describe('parseConfig', () => {
       approvalTimeoutHours: 72,
       approvalSender: null,
       secrets: { namePrefix: 'lambda-guardrail/', kmsKeyArn: null, extensionLayerArns: null },
+      runtimeDeprecationWarningDays: 90,
+      allowedCorsOrigins: [],
+      vpcRequired: { tags: {}, namePrefixes: [] },
+      trustedLayerAccounts: [],
     };
     expect(parseConfig({})).toEqual(expected);
     expect(parseConfig(undefined)).toEqual(expected);
@@ -53,6 +57,10 @@ describe('parseConfig', () => {
             'arn:aws:lambda:eu-west-1:015030872274:layer:AWS-Parameters-and-Secrets-Lambda-Extension-Arm64:12',
         },
       },
+      runtimeDeprecationWarningDays: 30,
+      allowedCorsOrigins: ['https://app.example.com'],
+      vpcRequired: { tags: { 'data-class': 'restricted' }, namePrefixes: ['payments-'] },
+      trustedLayerAccounts: ['015030872274'],
     };
     expect(parseConfig(input)).toEqual(input);
   });

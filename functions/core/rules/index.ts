@@ -1,10 +1,25 @@
 import type { Rule } from '../types.ts';
 import { lambdaEnvSecret } from './lambda-env-secret.ts';
+import { lambdaLayerUntrusted } from './lambda-layer-untrusted.ts';
 import { lambdaPolicyPublic } from './lambda-policy-public.ts';
+import { lambdaRuntimeDeprecated } from './lambda-runtime-deprecated.ts';
+import { lambdaTracing } from './lambda-tracing.ts';
+import { lambdaUrlCors } from './lambda-url-cors.ts';
 import { lambdaUrlPublic } from './lambda-url-public.ts';
+import { lambdaVpcRequired } from './lambda-vpc-required.ts';
 
 /** Every rule, in evaluation order. Ids are stable: configs, exemption tags and the ledger use them. */
-export const RULES: readonly Rule[] = [lambdaUrlPublic, lambdaPolicyPublic, lambdaEnvSecret];
+export const RULES: readonly Rule[] = [
+  lambdaUrlPublic,
+  lambdaPolicyPublic,
+  lambdaEnvSecret,
+  // After LAMBDA.URL.PUBLIC: its URL step keeps the old Cors, the CORS step then replaces it.
+  lambdaUrlCors,
+  lambdaLayerUntrusted,
+  lambdaVpcRequired,
+  lambdaRuntimeDeprecated,
+  lambdaTracing,
+];
 
 export function ruleById(id: string): Rule | undefined {
   return RULES.find((r) => r.id === id);
