@@ -109,6 +109,12 @@ export async function seedMixedAccount(
       expect: ['LAMBDA.URL.PUBLIC'],
     },
     { name: `${p}-url-iam`, url: { authType: 'AWS_IAM' }, expect: [] },
+    {
+      // An AWS_IAM URL is not public by design: any origin is a finding (report mode, no plan by default).
+      name: `${p}-url-cors`,
+      url: { authType: 'AWS_IAM', cors: { AllowOrigins: ['*'], AllowMethods: ['GET'] } },
+      expect: ['LAMBDA.URL.CORS'],
+    },
     { name: `${p}-policy-public`, permissions: [BACKDOOR_PERMISSION], expect: ['LAMBDA.POLICY.PUBLIC'] },
     { name: `${p}-policy-restricted`, permissions: [RESTRICTED_PERMISSION], expect: [] },
     {
@@ -194,7 +200,7 @@ export async function seedBulkAccount(
       const fn = await lambda.send(
         new CreateFunctionCommand({
           FunctionName,
-          Runtime: 'nodejs22.x',
+          Runtime: 'nodejs24.x',
           Handler: 'index.handler',
           Role: roles[i % roles.length],
           Code: { ZipFile: ZIP },

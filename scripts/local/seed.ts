@@ -72,7 +72,7 @@ export async function seedFunction(endpoint: string, opts: SeedFunctionOptions):
   const fn = await lambda.send(
     new CreateFunctionCommand({
       FunctionName: opts.name,
-      Runtime: 'nodejs22.x',
+      Runtime: 'nodejs24.x', // the newest Node.js runtime: LAMBDA.RUNTIME.DEPRECATED runs on the real clock here
       Handler: 'index.handler',
       Role: role,
       Code: { ZipFile: ZIP },

@@ -40,6 +40,10 @@ describe('cdk.json', () => {
         'approvalTimeoutHours',
         'approvalSender',
         'secrets',
+        'runtimeDeprecationWarningDays',
+        'allowedCorsOrigins',
+        'vpcRequired',
+        'trustedLayerAccounts',
       ].sort(),
     );
     expect(parseConfig(config)).toEqual(config);

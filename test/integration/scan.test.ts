@@ -220,8 +220,17 @@ describe('guardrail scan against the emulator (a mixed account)', () => {
       // every rule was evaluated on every function
       expect(r.results.map((x) => x.ruleId)).toEqual(RULES.map((x) => x.id));
     }
-    // every function rule so far has a compliant and a non-compliant function in this account
-    for (const rule of RULES.filter((x) => x.resource === 'function')) {
+    // every function rule so far has a compliant and a non-compliant function in this account, except:
+    const notSeeded: Record<string, string> = {
+      'LAMBDA.VPC.REQUIRED':
+        'applies only with vpcRequired configured; this scan runs with the default config',
+      'LAMBDA.TRACING': 'opt-in: not evaluated with the default config',
+      'LAMBDA.LAYER.UNTRUSTED':
+        'not seeded yet: needs a layer published from a second account in the emulator',
+      'LAMBDA.RUNTIME.DEPRECATED':
+        'not seeded: findings depend on the real clock here (the scan runs with the current time); unit tests pin the dates',
+    };
+    for (const rule of RULES.filter((x) => x.resource === 'function' && !(x.id in notSeeded))) {
       const hit = mine(report).filter((r) => r.findings.some((f) => f.ruleId === rule.id && !f.exempt));
       const clean = mine(report).filter(
         (r) => r.results.find((x) => x.ruleId === rule.id)?.status === 'COMPLIANT',

@@ -113,6 +113,21 @@ describe('rollbackDrift', () => {
   it('reports a URL changed since the remediation', () => {
     expect(rollbackDrift(record([url]), snapshot('NONE', []))[0]).toMatch(/function URL of \$LATEST changed/);
   });
+  it('with two updates of the same URL (URL.PUBLIC, then URL.CORS) compares only with the last one', () => {
+    const cors: AppliedStep = {
+      ...url,
+      ruleId: 'LAMBDA.URL.CORS',
+      parameters: { FunctionName: 'orders', Cors: { AllowOrigins: ['https://a.example'] } },
+      before: { AuthType: 'AWS_IAM', Cors: { AllowOrigins: ['*'] }, InvokeMode: 'BUFFERED' },
+      after: { AuthType: 'AWS_IAM', Cors: { AllowOrigins: ['https://a.example'] }, InvokeMode: 'BUFFERED' },
+    };
+    const first: AppliedStep = {
+      ...url,
+      after: { AuthType: 'AWS_IAM', Cors: { AllowOrigins: ['*'] }, InvokeMode: 'BUFFERED' },
+    };
+    expect(rollbackDrift(record([first, cors]), snapshot('AWS_IAM', []))).toEqual([]);
+    expect(rollbackDrift(record([first, cors]), snapshot('NONE', []))).toHaveLength(1);
+  });
   it('reports a removed statement that exists again', () => {
     expect(rollbackDrift(record([remove('a')]), snapshot('AWS_IAM', ['a']))[0]).toMatch(
       /statement a .*exists again/,
