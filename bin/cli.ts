@@ -61,7 +61,7 @@ const defaultIo: Io = {
   err: (s) => process.stderr.write(`${s}\n`),
 };
 
-function readJson(path: string, what: string): unknown {
+export function readJson(path: string, what: string): unknown {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');

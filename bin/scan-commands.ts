@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { createClients } from '../functions/aws/clients.ts';
 import { ledgerRecordsBetween } from '../functions/aws/ledger-report.ts';
@@ -24,7 +24,7 @@ import {
   renderLedgerReport,
 } from '../functions/core/report/ledger.ts';
 import { RULES, ruleById } from '../functions/core/rules/index.ts';
-import { UsageError } from './cli.ts';
+import { readJson, UsageError } from './cli.ts';
 
 /**
  * `guardrail scan` and `guardrail report` (loaded by bin/cli.ts on demand, so `evaluate` stays fast).
@@ -51,22 +51,6 @@ function parse(argv: string[], options: NonNullable<Parameters<typeof parseArgs>
     return parseArgs({ args: argv, options, allowPositionals: false, strict: true }).values as Values;
   } catch (err) {
     throw new UsageError((err as Error).message.split('\n')[0]);
-  }
-}
-
-function readJsonFile(path: string, what: string): unknown {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    throw new UsageError(
-      `cannot read ${what} file ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
-    );
-  }
-  try {
-    return JSON.parse(text);
-  } catch (err) {
-    throw new UsageError(`${what} file ${path} is not valid JSON: ${(err as Error).message}`);
   }
 }
 
@@ -147,7 +131,7 @@ export async function scanCommand(
     }
     rules = RULES.filter((r) => ids.includes(r.id));
   }
-  const config = parseConfig(v.config ? readJsonFile(v.config as string, 'config') : {});
+  const config = parseConfig(v.config ? readJson(v.config as string, 'config') : {});
   const clients = createClients({
     ...(v['endpoint-url'] ? { endpoint: v['endpoint-url'] as string } : {}),
     ...(v.profile ? { profile: v.profile as string } : {}),

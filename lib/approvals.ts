@@ -8,7 +8,7 @@ import { Construct } from 'constructs';
 import type { GuardrailConfig } from '../functions/core/config.ts';
 import { EXEMPT_REASON_TAG, EXEMPT_TAG, EXEMPT_UNTIL_TAG } from '../functions/core/mode.ts';
 import { GuardrailFunction } from './functions.ts';
-import { assertNoWildcardActions } from './permissions.ts';
+import { allowStatement } from './iam.ts';
 
 /**
  * Approvals (docs/approvals.md): the approvals table, the HMAC key secret, the RequestApproval
@@ -36,22 +36,6 @@ export const CALLBACK_EXEMPTION = {
     'Lambda Guardrail approval endpoint: public by design and protected by HMAC-signed single-use links - see docs/approvals.md',
   [EXEMPT_UNTIL_TAG]: '2099-12-31',
 };
-
-function statement(
-  sid: string,
-  actions: string[],
-  resources: string[],
-  conditions?: Record<string, unknown>,
-) {
-  assertNoWildcardActions(actions);
-  return new iam.PolicyStatement({
-    sid,
-    effect: iam.Effect.ALLOW,
-    actions,
-    resources,
-    ...(conditions ? { conditions } : {}),
-  });
-}
 
 export interface GuardrailApprovalsProps {
   config: GuardrailConfig;
@@ -117,14 +101,14 @@ export class GuardrailApprovals extends Construct {
     this.callbackUrl = this.callback.fn.addFunctionUrl({ authType: lambda.FunctionUrlAuthType.NONE });
     for (const [k, v] of Object.entries(CALLBACK_EXEMPTION)) Tags.of(this.callback.fn).add(k, v);
     this.callback.addToPolicy(
-      statement(
+      allowStatement(
         APPROVAL_SID.readWriteApprovals,
         ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
         [this.table.tableArn],
       ),
     );
     this.callback.addToPolicy(
-      statement(APPROVAL_SID.readApprovalKeys, ['secretsmanager:GetSecretValue'], [this.keys.secretArn]),
+      allowStatement(APPROVAL_SID.readApprovalKeys, ['secretsmanager:GetSecretValue'], [this.keys.secretArn]),
     );
 
     this.requestApproval = new GuardrailFunction(this, 'RequestApproval', {
@@ -135,14 +119,14 @@ export class GuardrailApprovals extends Construct {
       memorySize: 256,
     });
     this.requestApproval.addToPolicy(
-      statement(
+      allowStatement(
         APPROVAL_SID.readWriteApprovals,
         ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
         [this.table.tableArn],
       ),
     );
     this.requestApproval.addToPolicy(
-      statement(APPROVAL_SID.readApprovalKeys, ['secretsmanager:GetSecretValue'], [this.keys.secretArn]),
+      allowStatement(APPROVAL_SID.readApprovalKeys, ['secretsmanager:GetSecretValue'], [this.keys.secretArn]),
     );
     if (config.approvalSender) {
       // SendEmail is authorized on the identity the mail is sent from (the address, or its verified
@@ -153,7 +137,7 @@ export class GuardrailApprovals extends Construct {
       const domain = config.approvalSender.split('@')[1];
       const identities = [...new Set([config.approvalSender, domain, ...config.approvers])].map(identity);
       this.requestApproval.addToPolicy(
-        statement(APPROVAL_SID.sendApprovalEmail, ['ses:SendEmail'], identities, {
+        allowStatement(APPROVAL_SID.sendApprovalEmail, ['ses:SendEmail'], identities, {
           StringEquals: { 'ses:FromAddress': config.approvalSender },
         }),
       );
@@ -168,7 +152,7 @@ export class GuardrailApprovals extends Construct {
     this.taskResultPolicy ??= new iam.Policy(this, 'CallbackTaskResults', {
       roles: [this.callback.role],
       statements: [
-        statement(APPROVAL_SID.sendTaskResult, TASK_RESULT_ACTIONS, [stateMachine.stateMachineArn]),
+        allowStatement(APPROVAL_SID.sendTaskResult, TASK_RESULT_ACTIONS, [stateMachine.stateMachineArn]),
       ],
     });
     return this.taskResultPolicy;

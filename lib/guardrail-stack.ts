@@ -24,9 +24,9 @@ import type { Rule } from '../functions/core/types.ts';
 import { GuardrailApprovals } from './approvals.ts';
 import { cloudTrailEventPatterns, splitExcludedPrincipals } from './event-pattern.ts';
 import { GuardrailFunction, LOG_RETENTION } from './functions.ts';
+import { allowStatement } from './iam.ts';
 import {
   type ActionGrant,
-  assertNoWildcardActions,
   configuredGrants,
   PROTECTED_ROLE_TAG,
   readGrants,
@@ -61,11 +61,6 @@ export const SID = {
   putLedgerRecord: 'PutLedgerRecord',
   invokeTaskFunctions: 'InvokeTaskFunctions',
 } as const;
-
-function statement(sid: string, actions: string[], resources: string[]): iam.PolicyStatement {
-  assertNoWildcardActions(actions);
-  return new iam.PolicyStatement({ sid, effect: iam.Effect.ALLOW, actions, resources });
-}
 
 /**
  * The deployed guardrail: CloudTrail events on the default bus -> ingest Lambda -> STANDARD state
@@ -190,21 +185,25 @@ export class GuardrailStack extends Stack {
     // Reads: collect, verify and remediate (which re-reads before it writes).
     for (const f of [collect, verify, remediate]) {
       this.grantOnAccountResources(f, readGrants(rules), 'read');
-      f.addToPolicy(statement(SID.readKillSwitch, ['ssm:GetParameter'], [this.killSwitch.parameterArn]));
+      f.addToPolicy(allowStatement(SID.readKillSwitch, ['ssm:GetParameter'], [this.killSwitch.parameterArn]));
       f.addToPolicy(
-        statement(SID.readFingerprintKey, ['secretsmanager:GetSecretValue'], [this.fingerprintKey.secretArn]),
+        allowStatement(
+          SID.readFingerprintKey,
+          ['secretsmanager:GetSecretValue'],
+          [this.fingerprintKey.secretArn],
+        ),
       );
     }
     // Writes: only remediate, only the operations plans may use (lib/permissions.ts).
     this.grantOnAccountResources(remediate, remediationGrants(rules), 'remediate');
     for (const g of configuredGrants(config.secrets, rules)) {
       remediate.addToPolicy(
-        statement(g.kind === 'key' ? SID.useSecretsKey : SID.useExtensionLayer, g.actions, g.resources),
+        allowStatement(g.kind === 'key' ? SID.useSecretsKey : SID.useExtensionLayer, g.actions, g.resources),
       );
     }
     if (remediationGrants(rules).some((g) => g.kind === 'role')) this.denyRoleWrites(remediate);
     // Ledger: PutItem only (grantWriteData would add BatchWriteItem, UpdateItem and DeleteItem).
-    record.addToPolicy(statement(SID.putLedgerRecord, ['dynamodb:PutItem'], [this.ledger.tableArn]));
+    record.addToPolicy(allowStatement(SID.putLedgerRecord, ['dynamodb:PutItem'], [this.ledger.tableArn]));
 
     // ---- Approvals (docs/approvals.md) ----------------------------------------------------------
     this.approvals = new GuardrailApprovals(this, 'Approvals', { config, environment: common });
@@ -237,7 +236,7 @@ export class GuardrailStack extends Stack {
     });
     // The ASL names unqualified function ARNs, so InvokeFunction on exactly those (no `:*`).
     this.stateMachine.addToRolePolicy(
-      statement(
+      allowStatement(
         SID.invokeTaskFunctions,
         ['lambda:InvokeFunction'],
         [...Object.values(taskFunctions), requestApproval].map((f) => f.fn.functionArn),
@@ -281,7 +280,7 @@ export class GuardrailStack extends Stack {
     });
     this.stateMachine.grantStartExecution(ingest.role);
     // Rejected (malformed) events are recorded in the ledger.
-    ingest.addToPolicy(statement(SID.putLedgerRecord, ['dynamodb:PutItem'], [this.ledger.tableArn]));
+    ingest.addToPolicy(allowStatement(SID.putLedgerRecord, ['dynamodb:PutItem'], [this.ledger.tableArn]));
     // ---- Scheduled sweep (lib/sweep.ts) -----------------------------------------------------------
     this.sweep = new GuardrailSweep(this, 'Sweep', {
       config,
@@ -407,7 +406,7 @@ export class GuardrailStack extends Stack {
           ? SID[`read${capitalize(g.kind) as 'Function' | 'Role'}s`]
           : SID[`remediate${capitalize(g.kind) as 'Function' | 'Role' | 'Secret'}s`];
       const pattern = this.resourceArnPattern(g.kind);
-      fn.addToPolicy(statement(sid, g.actions, [pattern]));
+      fn.addToPolicy(allowStatement(sid, g.actions, [pattern]));
       fn.acknowledgeWildcardResource(
         pattern,
         g.kind === 'secret'

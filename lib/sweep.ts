@@ -10,7 +10,7 @@ import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import type { GuardrailConfig } from '../functions/core/config.ts';
 import { GuardrailFunction } from './functions.ts';
-import { assertNoWildcardActions } from './permissions.ts';
+import { allowStatement } from './iam.ts';
 
 /**
  * The scheduled sweep (CloudTrail -> EventBridge delivery is best effort): an EventBridge Scheduler
@@ -34,22 +34,6 @@ export const REPORT_RETENTION = Duration.days(400);
 /** Objects under this prefix expire after REPORT_RETENTION. */
 export const REPORTS_PREFIX = 'reports/';
 
-function statement(
-  sid: string,
-  actions: string[],
-  resources: string[],
-  conditions?: Record<string, unknown>,
-) {
-  assertNoWildcardActions(actions);
-  return new iam.PolicyStatement({
-    sid,
-    effect: iam.Effect.ALLOW,
-    actions,
-    resources,
-    ...(conditions ? { conditions } : {}),
-  });
-}
-
 /**
  * LambdaInvoke, but the schedule's role may invoke exactly the function's unqualified ARN (the
  * target): `grantInvoke` would add `<arn>:*` (every version and alias) too.
@@ -64,7 +48,7 @@ class ExactLambdaInvoke extends schedulerTargets.LambdaInvoke {
 
   protected override addTargetActionToRole(role: iam.IRole): void {
     role.addToPrincipalPolicy(
-      statement(SWEEP_SID.invokeSweep, ['lambda:InvokeFunction'], [this.target.functionArn]),
+      allowStatement(SWEEP_SID.invokeSweep, ['lambda:InvokeFunction'], [this.target.functionArn]),
     );
   }
 }
@@ -132,7 +116,7 @@ export class GuardrailSweep extends Construct {
     props.grantReads(fn);
     if (props.fingerprintKey) {
       fn.addToPolicy(
-        statement(
+        allowStatement(
           SWEEP_SID.readFingerprintKey,
           ['secretsmanager:GetSecretValue'],
           [props.fingerprintKey.secretArn],
@@ -142,7 +126,7 @@ export class GuardrailSweep extends Construct {
     // ListFunctions has no resource-level permissions: it needs Resource "*". A policy of its own, so
     // the acknowledgement below covers exactly this statement.
     const listPolicy = new iam.Policy(this, 'ListFunctionsPolicy', {
-      statements: [statement(SWEEP_SID.listFunctions, ['lambda:ListFunctions'], ['*'])],
+      statements: [allowStatement(SWEEP_SID.listFunctions, ['lambda:ListFunctions'], ['*'])],
     });
     listPolicy.attachToRole(fn.role);
     Validations.of(listPolicy).acknowledge({
@@ -153,13 +137,13 @@ export class GuardrailSweep extends Construct {
     props.stateMachine.grantStartExecution(fn.role);
 
     const reports = this.bucket.arnForObjects('*');
-    fn.addToPolicy(statement(SWEEP_SID.readWriteReports, ['s3:GetObject', 's3:PutObject'], [reports]));
+    fn.addToPolicy(allowStatement(SWEEP_SID.readWriteReports, ['s3:GetObject', 's3:PutObject'], [reports]));
     fn.acknowledgeWildcardResource(
       reports,
       'The sweep writes a new report object per run (reports/YYYY/MM/DD/<time>.json|.html) and reads and rewrites latest.json, all in its own bucket; the names are only known at run time.',
     );
     // Without s3:ListBucket a missing latest.json (the first sweep) is AccessDenied instead of NoSuchKey.
-    fn.addToPolicy(statement(SWEEP_SID.findPreviousReport, ['s3:ListBucket'], [this.bucket.bucketArn]));
+    fn.addToPolicy(allowStatement(SWEEP_SID.findPreviousReport, ['s3:ListBucket'], [this.bucket.bucketArn]));
 
     // Digest email: the approvers, from the approval sender (SES v2), when both are configured.
     if (config.approvalSender && config.approvers.length) {
@@ -168,7 +152,7 @@ export class GuardrailSweep extends Construct {
         stack.formatArn({ service: 'ses', resource: 'identity', resourceName: name });
       const identities = [...new Set([config.approvalSender, domain, ...config.approvers])].map(identity);
       fn.addToPolicy(
-        statement(SWEEP_SID.sendDigestEmail, ['ses:SendEmail'], identities, {
+        allowStatement(SWEEP_SID.sendDigestEmail, ['ses:SendEmail'], identities, {
           StringEquals: { 'ses:FromAddress': config.approvalSender },
         }),
       );
