@@ -96,9 +96,7 @@ async function perEvent() {
       ],
     });
     console.log('\n## Per event (local runtime: real ingest, real ASL, real handlers, emulator)');
-    console.log(
-      'path          API calls (by operation)                                   transitions  invocations',
-    );
+    console.log('path          API calls   state transitions   Lambda invocations');
     for (const [label, fn] of [
       ['compliant', 'bench-compliant'],
       ['remediation', 'bench-public'],
