@@ -33,6 +33,7 @@ import type { NormalizedEvent, Snapshot } from '../../functions/core/types.ts';
 import { type HandlerDeps, logger } from '../../functions/handlers/deps.ts';
 import { makeRemediate } from '../../functions/handlers/remediate.ts';
 import { type ExecutionResult, localTaskToken, runAsl } from '../../scripts/local/runtime.ts';
+import { PATH_APPROVED } from '../support/paths.ts';
 import {
   ACCOUNT,
   FUNCTION_NAME,
@@ -65,19 +66,6 @@ const CONFIG = parseConfig({
 });
 
 const APPROVAL_ID = '0123456789abcdef0123456789abcdef';
-
-const PATH_APPROVED = [
-  'Collect',
-  'Evaluate',
-  'Route',
-  'RequestApproval',
-  'RemediateAfterDecision',
-  'Remediated?',
-  'Verify',
-  'Record',
-  'Succeeded?',
-  'Done',
-];
 
 // ---- a stateful fake of the Lambda API the real Remediate handler talks to -------------------------
 

@@ -36,54 +36,14 @@ import {
   type World,
   writes,
 } from '../aws/env-secret-world.ts';
+import {
+  PATH_APPROVED,
+  PATH_NOT_APPLIED,
+  PATH_RECORD_ONLY,
+  PATH_REJECTED,
+  PATH_REMEDIATED,
+} from '../support/paths.ts';
 import { ACCOUNT, NOW, REGION } from '../unit/helpers.ts';
-
-const PATH_REMEDIATED = [
-  'Collect',
-  'Evaluate',
-  'Route',
-  'Remediate',
-  'Remediated?',
-  'Verify',
-  'Record',
-  'Succeeded?',
-  'Done',
-];
-const PATH_NOT_APPLIED = [
-  'Collect',
-  'Evaluate',
-  'Route',
-  'Remediate',
-  'Remediated?',
-  'Record',
-  'Succeeded?',
-  'Done',
-];
-const PATH_RECORD_ONLY = ['Collect', 'Evaluate', 'Route', 'Record', 'Succeeded?', 'Done'];
-const PATH_APPROVED = [
-  'Collect',
-  'Evaluate',
-  'Route',
-  'RequestApproval',
-  'RemediateAfterDecision',
-  'Remediated?',
-  'Verify',
-  'Record',
-  'Succeeded?',
-  'Done',
-];
-const PATH_REJECTED = [
-  'Collect',
-  'Evaluate',
-  'Route',
-  'RequestApproval',
-  'ApprovalRejected',
-  'RemediateAfterDecision',
-  'Remediated?',
-  'Record',
-  'Succeeded?',
-  'Done',
-];
 
 const APPROVERS = { approvers: ['alice@example.com'], approvalSender: 'guardrail@example.com' };
 const rule = (mode: 'auto' | 'approve' | 'report') => ({ rules: { 'LAMBDA.ENV.SECRET': { mode } } });

@@ -34,6 +34,7 @@ import type { NormalizedEvent, Snapshot } from '../../functions/core/types.ts';
 import { type HandlerDeps, logger } from '../../functions/handlers/deps.ts';
 import { makeRemediate } from '../../functions/handlers/remediate.ts';
 import { type ExecutionResult, runAsl } from '../../scripts/local/runtime.ts';
+import { PATH_NOT_APPLIED, PATH_RECORD_ONLY, PATH_REMEDIATED } from '../support/paths.ts';
 import {
   ACCOUNT,
   FUNCTION_NAME,
@@ -62,29 +63,6 @@ const EVENT: NormalizedEvent = {
   requestParameters: { functionName: FUNCTION_NAME, authType: 'NONE' },
   origin: 'event',
 };
-
-const PATH_RECORD_ONLY = ['Collect', 'Evaluate', 'Route', 'Record', 'Succeeded?', 'Done'];
-const PATH_REMEDIATED = [
-  'Collect',
-  'Evaluate',
-  'Route',
-  'Remediate',
-  'Remediated?',
-  'Verify',
-  'Record',
-  'Succeeded?',
-  'Done',
-];
-const PATH_NOT_APPLIED = [
-  'Collect',
-  'Evaluate',
-  'Route',
-  'Remediate',
-  'Remediated?',
-  'Record',
-  'Succeeded?',
-  'Done',
-];
 
 // ---- snapshots (raw: they hold the secret; Collect only ever returns them redacted) -----------------
 

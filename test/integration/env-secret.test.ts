@@ -48,6 +48,7 @@ import {
   seedFunction,
   ZIP,
 } from '../../scripts/local/seed.ts';
+import { PATH_NOT_APPLIED, PATH_RECORD_ONLY, PATH_REMEDIATED } from '../support/paths.ts';
 
 const ROLE = 'guardrail-demo-execution-role'; // seedFunction's execution role
 const AUTO: Partial<GuardrailConfig> = { rules: { 'LAMBDA.ENV.SECRET': { mode: 'auto' } } } as never;
@@ -56,29 +57,6 @@ const API_TOKEN = `ghp_${'Ab1Cd2Ef3G'.repeat(3)}123456`;
 const ORDINARY = { TABLE_NAME: 'orders', LOG_LEVEL: 'info', FEATURE_X: 'true', REGION_NAME: 'us-east-1' };
 const ENV = { DB_PASSWORD, API_TOKEN, ...ORDINARY };
 const VALUES = [DB_PASSWORD, API_TOKEN];
-
-const PATH_REMEDIATED = [
-  'Collect',
-  'Evaluate',
-  'Route',
-  'Remediate',
-  'Remediated?',
-  'Verify',
-  'Record',
-  'Succeeded?',
-  'Done',
-];
-const PATH_NOT_APPLIED = [
-  'Collect',
-  'Evaluate',
-  'Route',
-  'Remediate',
-  'Remediated?',
-  'Record',
-  'Succeeded?',
-  'Done',
-];
-const PATH_RECORD_ONLY = ['Collect', 'Evaluate', 'Route', 'Record', 'Succeeded?', 'Done'];
 
 let emu: EmulatorHandle;
 let lambda: LambdaClient;

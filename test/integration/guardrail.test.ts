@@ -50,35 +50,13 @@ import {
   type SeedFunctionOptions,
   seedFunction,
 } from '../../scripts/local/seed.ts';
+import { PATH_NOT_APPLIED, PATH_RECORD_ONLY, PATH_REMEDIATED } from '../support/paths.ts';
 
 const LEDGER_TABLE = 'lambda-guardrail-ledger';
 const KILL_SWITCH = '/lambda-guardrail/kill-switch';
 const CORS = { AllowOrigins: ['https://shop.example.com'], AllowMethods: ['GET', 'POST'] };
 const ORG = 'o-a1b2c3d4e5';
 const PARTNER = '210987654321';
-
-const PATH_REMEDIATED = [
-  'Collect',
-  'Evaluate',
-  'Route',
-  'Remediate',
-  'Remediated?',
-  'Verify',
-  'Record',
-  'Succeeded?',
-  'Done',
-];
-const PATH_RECORD_ONLY = ['Collect', 'Evaluate', 'Route', 'Record', 'Succeeded?', 'Done'];
-const PATH_NOT_APPLIED = [
-  'Collect',
-  'Evaluate',
-  'Route',
-  'Remediate',
-  'Remediated?',
-  'Record',
-  'Succeeded?',
-  'Done',
-];
 
 let emu: EmulatorHandle;
 let lambda: LambdaClient;
