@@ -7,7 +7,7 @@
  * Needs /usr/bin/chromium: `npm test` installs Debian's package first when it is missing
  * (scripts/ensure-test-tools.sh). A missing browser fails the test; it is never skipped.
  */
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GetFunctionUrlConfigCommand, LambdaClient } from '@aws-sdk/client-lambda';
@@ -22,21 +22,9 @@ import {
   DEMO_REGION as REGION,
   seedFunction,
 } from '../../scripts/local/seed.ts';
+import { CHROMIUM, CHROMIUM_ARGS, requireChromium } from '../support/chromium.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
-const ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--no-first-run',
-  '--disable-sync',
-  '--disable-quic',
-];
-if (!existsSync(CHROMIUM)) {
-  throw new Error(`${CHROMIUM} is missing: run scripts/ensure-test-tools.sh (apt-get install chromium)`);
-}
+requireChromium();
 
 describe('approving in a real browser (chromium)', () => {
   let emu: EmulatorHandle;
@@ -75,7 +63,7 @@ describe('approving in a real browser (chromium)', () => {
     context = await chromium.launchPersistentContext(join(profile, 'user-data'), {
       executablePath: CHROMIUM,
       headless: true,
-      args: ARGS,
+      args: CHROMIUM_ARGS,
     });
   }, 300_000);
 

@@ -6,7 +6,7 @@
  * Needs /usr/bin/chromium: `npm test` installs it when missing (scripts/ensure-test-tools.sh). A
  * missing browser fails the test; it is never skipped.
  */
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -20,20 +20,9 @@ import { SEVERITY_ORDER } from '../../functions/core/types.ts';
 import { type EmulatorHandle, startEmulator } from '../../scripts/local/emulator.ts';
 import { DEMO_REGION as REGION } from '../../scripts/local/seed.ts';
 import { type MixedAccount, seedMixedAccount } from '../../scripts/local/seed-account.ts';
+import { CHROMIUM, CHROMIUM_ARGS, requireChromium } from '../support/chromium.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
-const ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--no-first-run',
-  '--disable-sync',
-];
-if (!existsSync(CHROMIUM)) {
-  throw new Error(`${CHROMIUM} is missing: run scripts/ensure-test-tools.sh (apt-get install chromium)`);
-}
+requireChromium();
 
 describe('the HTML scan report in a real browser (chromium)', () => {
   let emu: EmulatorHandle;
@@ -59,7 +48,7 @@ describe('the HTML scan report in a real browser (chromium)', () => {
     dir = mkdtempSync(join(tmpdir(), 'guardrail-html-'));
     const file = join(dir, 'report.html');
     writeFileSync(file, renderHtml(report));
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
     const context = await browser.newContext({ javaScriptEnabled: false });
     page = await context.newPage();
     page.on('request', (r) => requests.push(r.url()));

@@ -33,7 +33,7 @@ import type { NormalizedEvent, Snapshot } from '../../functions/core/types.ts';
 import { type HandlerDeps, logger } from '../../functions/handlers/deps.ts';
 import { makeRemediate } from '../../functions/handlers/remediate.ts';
 import { type ExecutionResult, localTaskToken, runAsl } from '../../scripts/local/runtime.ts';
-import { PATH_APPROVED } from '../support/paths.ts';
+import { PATH_APPROVED, PATH_NOT_APPLIED } from '../support/paths.ts';
 import {
   ACCOUNT,
   FUNCTION_NAME,
@@ -441,16 +441,7 @@ describe('approval paths through the real ASL', () => {
       { event: EVENT },
       { name: `approval-flow-${++counter}`, now: NOW, account: ACCOUNT, region: REGION },
     );
-    expect(result.states).toEqual([
-      'Collect',
-      'Evaluate',
-      'Route',
-      'Remediate',
-      'Remediated?',
-      'Record',
-      'Succeeded?',
-      'Done',
-    ]);
+    expect(result.states).toEqual(PATH_NOT_APPLIED);
     expect(result.output?.record).toEqual({ outcome: 'approval-required' });
   });
 });
