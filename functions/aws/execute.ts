@@ -1,23 +1,17 @@
 import { DeleteRolePolicyCommand, IAMClient, PutRolePolicyCommand } from '@aws-sdk/client-iam';
 import {
   AddPermissionCommand,
-  type AddPermissionCommandInput,
   GetFunctionConfigurationCommand,
   GetPolicyCommand,
   LambdaClient,
   RemovePermissionCommand,
-  type RemovePermissionCommandInput,
   UpdateFunctionConfigurationCommand,
-  type UpdateFunctionConfigurationCommandInput,
   UpdateFunctionUrlConfigCommand,
-  type UpdateFunctionUrlConfigCommandInput,
   waitForFunctionUpdated,
 } from '@aws-sdk/client-lambda';
 import {
   CreateSecretCommand,
-  type CreateSecretCommandInput,
   DeleteSecretCommand,
-  type DeleteSecretCommandInput,
   GetSecretValueCommand,
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
@@ -28,7 +22,7 @@ import { parseSecretMarker, REDACTED } from '../core/redact.ts';
 import { detectSecret } from '../core/secrets/detect.ts';
 import { functionConfiguration, functionUrlConfigs, keyFor, policyFor } from '../core/snapshot.ts';
 import type { Finding, PlanStep, Snapshot } from '../core/types.ts';
-import { type AwsClients, body, errorName, isNotFound } from './clients.ts';
+import { type AwsClients, body, type ClientClass, errorName, isNotFound } from './clients.ts';
 
 /**
  * Plan executors: the write side. Each supported operation maps to exactly one SDK command; the
@@ -57,60 +51,30 @@ const absentOk =
     }
   };
 
+/**
+ * One SDK command for one plan operation: the plan's parameters are the request (deferred values
+ * already resolved), the response body is the result.
+ */
+const command =
+  (
+    // biome-ignore lint/suspicious/noExplicitAny: any SDK v3 client class.
+    client: ClientClass<any>,
+    // biome-ignore lint/suspicious/noExplicitAny: each command class takes its own input type.
+    Command: new (input: any) => unknown,
+  ): Exec =>
+  async (c, r, p) =>
+    body(await c.get(client, r).send(new Command(p))) as Record<string, unknown>;
+
 export const EXECUTORS: Readonly<Record<string, Exec>> = {
-  'lambda:UpdateFunctionUrlConfig': async (c, r, p) =>
-    body(
-      await c
-        .get(LambdaClient, r)
-        .send(new UpdateFunctionUrlConfigCommand(p as unknown as UpdateFunctionUrlConfigCommandInput)),
-    ),
-  'lambda:RemovePermission': async (c, r, p) =>
-    body(
-      await c
-        .get(LambdaClient, r)
-        .send(new RemovePermissionCommand(p as unknown as RemovePermissionCommandInput)),
-    ),
-  'lambda:AddPermission': async (c, r, p) =>
-    body(
-      await c.get(LambdaClient, r).send(new AddPermissionCommand(p as unknown as AddPermissionCommandInput)),
-    ),
-  'lambda:UpdateFunctionConfiguration': async (c, r, p) =>
-    body(
-      await c
-        .get(LambdaClient, r)
-        .send(
-          new UpdateFunctionConfigurationCommand(p as unknown as UpdateFunctionConfigurationCommandInput),
-        ),
-    ),
-  'secretsmanager:CreateSecret': async (c, r, p) =>
-    body(
-      await c
-        .get(SecretsManagerClient, r)
-        .send(new CreateSecretCommand(p as unknown as CreateSecretCommandInput)),
-    ),
-  'secretsmanager:DeleteSecret': /* @__PURE__ */ absentOk(async (c, r, p) =>
-    body(
-      await c
-        .get(SecretsManagerClient, r)
-        .send(new DeleteSecretCommand(p as unknown as DeleteSecretCommandInput)),
-    ),
-  ),
+  'lambda:UpdateFunctionUrlConfig': command(LambdaClient, UpdateFunctionUrlConfigCommand),
+  'lambda:RemovePermission': command(LambdaClient, RemovePermissionCommand),
+  'lambda:AddPermission': command(LambdaClient, AddPermissionCommand),
+  'lambda:UpdateFunctionConfiguration': command(LambdaClient, UpdateFunctionConfigurationCommand),
+  'secretsmanager:CreateSecret': command(SecretsManagerClient, CreateSecretCommand),
+  'secretsmanager:DeleteSecret': /* @__PURE__ */ absentOk(command(SecretsManagerClient, DeleteSecretCommand)),
   // IAM is global; the client for the function's region resolves the partition's IAM endpoint.
-  'iam:PutRolePolicy': async (c, r, p) =>
-    body(
-      await c
-        .get(IAMClient, r)
-        .send(
-          new PutRolePolicyCommand(p as { RoleName: string; PolicyName: string; PolicyDocument: string }),
-        ),
-    ),
-  'iam:DeleteRolePolicy': /* @__PURE__ */ absentOk(async (c, r, p) =>
-    body(
-      await c
-        .get(IAMClient, r)
-        .send(new DeleteRolePolicyCommand(p as { RoleName: string; PolicyName: string })),
-    ),
-  ),
+  'iam:PutRolePolicy': command(IAMClient, PutRolePolicyCommand),
+  'iam:DeleteRolePolicy': /* @__PURE__ */ absentOk(command(IAMClient, DeleteRolePolicyCommand)),
 };
 
 /** Errors that mean "nothing was written, try the whole remediation again later". */
