@@ -1,3 +1,5 @@
+import type { TargetKind } from './types.ts';
+
 /**
  * Every AWS call the guardrail makes, declared as data with the IAM actions it needs. The CDK builds
  * the guardrail's roles from these lists (never `*`), and tests assert that the executor, the
@@ -119,7 +121,7 @@ export function writeAction(service: string, operation: string): WriteAction | u
 }
 
 /** Read-only calls the collectors make, per resource kind. */
-export const READ_ACTIONS: Readonly<Record<'function' | 'role', readonly string[]>> = {
+export const READ_ACTIONS: Readonly<Record<TargetKind, readonly string[]>> = {
   function: [
     'lambda:GetFunctionConfiguration',
     'lambda:ListFunctionUrlConfigs',
@@ -129,6 +131,7 @@ export const READ_ACTIONS: Readonly<Record<'function' | 'role', readonly string[
     'lambda:ListAliases',
   ],
   role: [],
+  layer: [],
 };
 
 /**

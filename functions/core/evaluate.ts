@@ -2,8 +2,8 @@ import type { GuardrailConfig } from './config.ts';
 import { exemptionFor, resolveMode } from './mode.ts';
 import { planDigest, sequencePlans } from './plan.ts';
 import { RULES } from './rules/index.ts';
-import { functionArnOf, functionConfiguration, tags } from './snapshot.ts';
-import type { Finding, Mode, NormalizedEvent, Rule, Snapshot } from './types.ts';
+import { targetOf, targetTags } from './snapshot.ts';
+import type { Finding, Mode, NormalizedEvent, Rule, Snapshot, TargetKind } from './types.ts';
 
 export type Route = 'none' | 'report' | 'approve' | 'auto';
 
@@ -14,7 +14,7 @@ export interface RuleOutcome {
 }
 
 export interface Evaluation {
-  target?: { kind: 'function' | 'role'; arn: string };
+  target?: { kind: TargetKind; arn: string };
   results: RuleOutcome[];
   findings: Finding[];
   /** Where the workflow goes next: `approve` if any finding needs a person, else `auto` if any is automatic. */
@@ -49,9 +49,8 @@ export const actionable = (findings: readonly Finding[], mode: Mode) =>
 export function evaluate(input: EvaluateInput): Evaluation {
   const { snapshot, config, now, killSwitch = false, event } = input;
   const rules = input.rules ?? RULES;
-  const fnArn = functionConfiguration(snapshot) ? functionArnOf(snapshot) : undefined;
-  const target = fnArn ? { kind: 'function' as const, arn: fnArn } : undefined;
-  const tagMap = tags(snapshot);
+  const target = targetOf(snapshot);
+  const tagMap = targetTags(snapshot);
   const results: RuleOutcome[] = [];
   let findings: Finding[] = [];
   for (const rule of rules) {

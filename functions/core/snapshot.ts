@@ -1,6 +1,6 @@
 import * as z from 'zod/mini';
 import { type PolicyDocument, parsePolicyDocument } from './policy.ts';
-import type { Snapshot } from './types.ts';
+import type { Snapshot, TargetKind } from './types.ts';
 import './zod.ts';
 
 /**
@@ -120,6 +120,45 @@ export function policyFor(s: Snapshot, qualifier?: string): ResourcePolicy | und
 export function tags(s: Snapshot): Record<string, string> {
   const t = s.responses['ListTags'] as { Tags?: Record<string, string> } | undefined;
   return t?.Tags ?? {};
+}
+
+interface RoleBody {
+  Role?: { Arn?: string; RoleName?: string; Tags?: { Key: string; Value: string }[] };
+}
+
+/** The role of a role snapshot (`GetRole`), if the snapshot is about a role. */
+export function roleOf(s: Snapshot): RoleBody['Role'] | undefined {
+  const r = s.responses['GetRole'] as RoleBody | null | undefined;
+  return r?.Role?.Arn ? r.Role : undefined;
+}
+
+/** The layer version of a layer snapshot (`GetLayerVersion`), if the snapshot is about a layer. */
+export function layerVersionArnOf(s: Snapshot): string | undefined {
+  const l = s.responses['GetLayerVersion'] as { LayerVersionArn?: string } | null | undefined;
+  return l?.LayerVersionArn;
+}
+
+/**
+ * What a snapshot is about: a function (`GetFunctionConfiguration`), an IAM role (`GetRole`) or a
+ * layer version (`GetLayerVersion`), in that order. Undefined when the resource did not exist.
+ */
+export function targetOf(s: Snapshot): { kind: TargetKind; arn: string } | undefined {
+  if (functionConfiguration(s)) {
+    const arn = functionArnOf(s);
+    return arn ? { kind: 'function', arn } : undefined;
+  }
+  const role = roleOf(s);
+  if (role?.Arn) return { kind: 'role', arn: role.Arn };
+  const layer = layerVersionArnOf(s);
+  return layer ? { kind: 'layer', arn: layer } : undefined;
+}
+
+/** The tags of the snapshot's target: exemptions are read from them. Layers carry no tags. */
+export function targetTags(s: Snapshot): Record<string, string> {
+  if (functionConfiguration(s)) return tags(s);
+  const role = roleOf(s);
+  if (role) return Object.fromEntries((role.Tags ?? []).map((t) => [t.Key, t.Value]));
+  return {};
 }
 
 export function functionArnOf(s: Snapshot): string | undefined {

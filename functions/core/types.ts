@@ -109,9 +109,46 @@ export interface Precondition {
   description: string;
 }
 
+/** The kinds of resource a snapshot can be about (see `targetOf` in evaluate.ts). */
+export type TargetKind = 'function' | 'role' | 'layer';
+
+/**
+ * A rewritten IAM policy document that must be proved before any write: Access Analyzer
+ * `ValidatePolicy` reports no errors and `CheckNoNewAccess` (new vs existing) returns PASS.
+ */
+export interface PolicyProof {
+  /** What the new document replaces, for people and the ledger: `inline:<name>` or a managed policy ARN. */
+  replaces: string;
+  /** JSON text of the document in force now (for an AWS-managed policy replaced inline: the managed document). */
+  existingPolicyDocument: string;
+  /** JSON text of the proposed document, exactly as the plan writes it. */
+  newPolicyDocument: string;
+}
+
+export interface ProofCheck {
+  replaces: string;
+  /** `ValidatePolicy`: number of ERROR findings and their issue codes. */
+  validatePolicy?: { errors: number; issues: string[] };
+  /** `CheckNoNewAccess` result. */
+  checkNoNewAccess?: 'PASS' | 'FAIL';
+  /** Why the check could not run or failed, for people. */
+  reason?: string;
+}
+
+/** The outcome of proving a finding's `plan.proofs` (set by the Prove step, never by a rule). */
+export interface ProofResult {
+  status: 'PASS' | 'FAIL' | 'UNAVAILABLE';
+  checks: ProofCheck[];
+}
+
 export interface Plan {
   steps: PlanStep[];
   preconditions: Precondition[];
+  /**
+   * Documents this plan writes that must be proved first (IAM rewrites). A finding whose plan has
+   * proofs is applied automatically only when its `proof.status` is `PASS`; otherwise it needs approval.
+   */
+  proofs?: PolicyProof[];
   /**
    * All or nothing: if a step fails after earlier steps of this plan were applied, the executor
    * undoes those steps (their inverses, newest first) before it reports the failure.
@@ -144,6 +181,8 @@ export interface Finding {
   exempt: boolean;
   exemption?: Exemption;
   plan: Plan;
+  /** Set by the Prove step for findings whose plan has `proofs`. */
+  proof?: ProofResult;
 }
 
 export type RuleResult =
@@ -174,7 +213,7 @@ export interface Rule {
   /** CloudTrail triggers: service plus event-name prefixes (matched by prefix, see DESIGN.md §5). */
   triggers: { service: 'lambda' | 'iam'; actions: string[] }[];
   /** What kind of resource the rule looks at; decides which collector runs. */
-  resource: 'function' | 'role';
+  resource: TargetKind;
   defaultMode: Mode;
   /**
    * Opt-in rules are evaluated only when the configuration enables them (`rules.<id>.enabled: true`):
