@@ -38,10 +38,15 @@ commands:
       Undo a remediation from its ledger record: the inverse steps, newest first, only if the resource is
       still as the remediation left it. Exit 0 rolled back (or planned), 1 refused or failed, 2 bad input.
   scan [--region r1,r2|--all-regions] [--profile p] [--endpoint-url u] [--rules id,...] [--config <file>]
-       [--format table|json|sarif|markdown|html|asff] [--output file] [--concurrency n] [--import]
+       [--format table|json|sarif|markdown|html|asff] [--output file] [--concurrency n] [--import] [--no-evidence]
       Dry-run scan of every function in the regions: findings and their planned fixes, changing nothing.
+      Execution roles are read once each, with IAM last-accessed evidence (--no-evidence skips the report jobs).
       --import sends the findings to Security Hub (BatchImportFindings). Exit 0 no findings, 1 findings,
       2 bad input or nothing could be read (see docs/scan-report.md).
+  scan --org [--accounts id,...] [--role-name n] [--external-id x] [--account-concurrency n] [scan flags]
+      The same dry run in every ACTIVE account of the organization (or the accounts given), through a role
+      assumed in each (default: the member collector role). Accounts that cannot be entered are reported
+      and the scan goes on; one report, the account on every finding (see docs/organization.md).
   report --since <date> [--until <date>] [--format table|json|markdown|html] [--table t] [--region r]
        [--profile p] [--endpoint-url u] [--output file]
       What the deployed guardrail found, remediated, approved, rejected, expired, exempted and failed, and by whom.

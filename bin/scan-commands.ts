@@ -2,7 +2,9 @@ import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { createClients } from '../functions/aws/clients.ts';
 import { ledgerRecordsBetween } from '../functions/aws/ledger-report.ts';
+import { collectRole } from '../functions/aws/collect-role.ts';
 import {
+  DEFAULT_COLLECTORS,
   DEFAULT_CONCURRENCY,
   SCAN_CLIENT_OPTIONS,
   type ScanProgress,
@@ -109,7 +111,15 @@ export async function scanCommand(
     concurrency: { type: 'string' },
     import: { type: 'boolean' },
     config: { type: 'string' },
+    org: { type: 'boolean' },
+    accounts: { type: 'string' },
+    'role-name': { type: 'string' },
+    'external-id': { type: 'string' },
+    'account-concurrency': { type: 'string' },
+    // Execution roles are read with Access Advisor evidence (a report job per role); this skips it.
+    'no-evidence': { type: 'boolean' },
   });
+  const org = orgScanArgs(v, env);
   if (!isScanFormat(v.format))
     throw new UsageError(`--format must be one of ${SCAN_FORMATS.join(', ')}, got ${v.format}`);
   if (v.region && v['all-regions']) throw new UsageError('pass either --region or --all-regions, not both');
@@ -163,16 +173,40 @@ export async function scanCommand(
   const progress = progressPrinter(cmd.progressStream ?? process.stderr, clock);
   let report: Awaited<ReturnType<typeof scanAccount>>;
   try {
-    report = await scanAccount({
-      clients,
-      regions,
-      rules,
-      config,
-      concurrency,
-      now,
-      clock,
-      onProgress: (p) => progress.update(p),
-    });
+    if (org) {
+      const { scanOrganization } = await import('../functions/aws/scan-org.ts');
+      report = await scanOrganization({
+        clients,
+        regions,
+        rules,
+        config,
+        concurrency,
+        now,
+        clock,
+        ...(org.accounts ? { accounts: org.accounts } : {}),
+        roleName: org.roleName ?? config.organization.memberRoleNames.collector,
+        ...((org.externalId ?? config.organization.externalId)
+          ? { externalId: org.externalId ?? config.organization.externalId }
+          : {}),
+        accountConcurrency: org.accountConcurrency,
+        onAccount: (account, o) =>
+          o.error ? io.err(`account ${account}: not entered (${o.error}); the scan goes on`) : undefined,
+      });
+    } else {
+      const evidence = !v['no-evidence'];
+      report = await scanAccount({
+        clients,
+        regions,
+        rules,
+        config,
+        concurrency,
+        now,
+        clock,
+        onProgress: (p) => progress.update(p),
+        // Execution roles (IAM.ROLE rules): read once each, with last-accessed evidence unless --no-evidence.
+        collectors: { ...DEFAULT_COLLECTORS, role: (c, t) => collectRole(c, t, { evidence }) },
+      });
+    }
   } finally {
     progress.end();
   }
@@ -180,7 +214,7 @@ export async function scanCommand(
   if (v.output) {
     const s = report.summary;
     io.err(
-      `scanned ${s.resources} resource(s) in ${regions.length} region(s): ${s.liveFindings} finding(s), ${s.exemptFindings} exempt, ${s.byStatus.unreadable} unreadable`,
+      `scanned ${s.resources} resource(s) in ${regions.length} region(s)${org ? ` of ${report.accounts.length} account(s)` : ''}: ${s.liveFindings} finding(s), ${s.exemptFindings} exempt, ${s.byStatus.unreadable} unreadable`,
     );
   }
   let code: number = scanExitCode(report);
@@ -194,6 +228,50 @@ export async function scanCommand(
     if (r.failed.length) code = 2;
   }
   return code;
+}
+
+/**
+ * `scan --org [--accounts id,...] [--role-name n] [--external-id x] [--account-concurrency n]`:
+ * undefined without --org. The external id may also come from GUARDRAIL_EXTERNAL_ID (or the config's
+ * organization.externalId), so it need not appear in shell history.
+ */
+function orgScanArgs(v: Values, env: NodeJS.ProcessEnv) {
+  const orgOnly = ['accounts', 'role-name', 'external-id', 'account-concurrency'].filter((k) => v[k] !== undefined);
+  if (!v.org) {
+    if (orgOnly.length) throw new UsageError(`--${orgOnly[0]} needs --org`);
+    return undefined;
+  }
+  if (v.import)
+    throw new UsageError(
+      '--import is not supported with --org (findings of other accounts are imported by the Security Hub administrator account)',
+    );
+  let accounts: string[] | undefined;
+  if (v.accounts !== undefined) {
+    accounts = [
+      ...new Set(
+        String(v.accounts)
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean),
+      ),
+    ];
+    const bad = accounts.filter((a) => !/^\d{12}$/.test(a));
+    if (!accounts.length || bad.length)
+      throw new UsageError(`--accounts takes 12-digit account ids, got ${bad.join(', ') || '(none)'}`);
+  }
+  const roleName = v['role-name'] as string | undefined;
+  if (roleName !== undefined && !/^[\w+=,.@-]{1,64}$/.test(roleName))
+    throw new UsageError(`--role-name must be an IAM role name, got ${roleName}`);
+  const accountConcurrency = v['account-concurrency'] === undefined ? 4 : Number(v['account-concurrency']);
+  if (!Number.isInteger(accountConcurrency) || accountConcurrency < 1 || accountConcurrency > 32)
+    throw new UsageError(`--account-concurrency must be an integer from 1 to 32, got ${v['account-concurrency']}`);
+  const externalId = (v['external-id'] as string | undefined) ?? env.GUARDRAIL_EXTERNAL_ID;
+  return {
+    ...(accounts ? { accounts } : {}),
+    ...(roleName ? { roleName } : {}),
+    ...(externalId ? { externalId } : {}),
+    accountConcurrency,
+  };
 }
 
 function isoArg(value: string, flag: string, endOfDay: boolean): string {

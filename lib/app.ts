@@ -4,8 +4,12 @@ import { App, type AppProps, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { Construct } from 'constructs';
 import { type GuardrailConfig, InvalidConfigError, parseConfig } from '../functions/core/config.ts';
+import { triggerPrefixes } from '../functions/core/rules/index.ts';
+import { splitExcludedPrincipals } from './event-pattern.ts';
 import { PROJECT_ROOT } from './functions.ts';
 import { GuardrailStack } from './guardrail-stack.ts';
+import { GuardrailOrganization } from './org/organization.ts';
+import { IAM_EVENTS_REGION, IamForwardingStack } from './iam-forwarding.ts';
 
 /** Construct id (and CloudFormation stack name) of the deployed guardrail. */
 export const STACK_ID = 'LambdaGuardrail';
@@ -47,6 +51,10 @@ export interface GuardrailApp {
   app: App;
   stack: GuardrailStack;
   config: GuardrailConfig;
+  /** The us-east-1 stack forwarding IAM events, when the home region is elsewhere (lib/iam-forwarding.ts). */
+  forwarding?: IamForwardingStack;
+  /** Organization mode only: the bus policy, member-role grants and the member StackSet (lib/org/). */
+  organization?: GuardrailOrganization;
 }
 
 /**
@@ -61,6 +69,33 @@ export function createGuardrailApp(options: GuardrailAppOptions = {}): Guardrail
     config,
     env: { region: config.homeRegion, ...(account ? { account } : {}) },
   });
+  // IAM events reach EventBridge only in us-east-1: elsewhere, forward them to the home region.
+  const iamActions = triggerPrefixes(stack.rules)['iam'] ?? [];
+  const forwarding =
+    config.homeRegion !== IAM_EVENTS_REGION && iamActions.length
+      ? new IamForwardingStack(app, `${STACK_ID}IamForwarding`, {
+          env: { region: IAM_EVENTS_REGION, ...(account ? { account } : {}) },
+          homeRegion: config.homeRegion,
+          actions: iamActions,
+          guardrailStackName: stack.stackName,
+          excludedPrincipalArns: splitExcludedPrincipals(config.excludedPrincipals).others,
+        })
+      : undefined;
+  // Organization mode (docs/organization.md): bus policy, member-role grants and the member StackSet.
+  const organization = config.organization.enabled
+    ? new GuardrailOrganization(stack, 'Organization', {
+        config,
+        rules: stack.rules,
+        collectors: [stack.functions.collect, stack.functions.verify],
+        remediators: [stack.functions.remediate],
+      })
+    : undefined;
   if (nag) Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
-  return { app, stack, config };
+  return {
+    app,
+    stack,
+    config,
+    ...(forwarding ? { forwarding } : {}),
+    ...(organization ? { organization } : {}),
+  };
 }

@@ -22,6 +22,7 @@ export const HANDLER_NAMES = [
   'ingest',
   'collect',
   'evaluate',
+  'prove',
   'remediate',
   'verify',
   'record',

@@ -18,6 +18,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
+import { INGEST_READS, PROOF_ACTIONS } from '../functions/core/actions.ts';
 import type { GuardrailConfig } from '../functions/core/config.ts';
 import { RULES, triggerPrefixes } from '../functions/core/rules/index.ts';
 import type { Rule } from '../functions/core/types.ts';
@@ -29,6 +30,7 @@ import {
   type ActionGrant,
   configuredGrants,
   PROTECTED_ROLE_TAG,
+  type ReadGrant,
   readGrants,
   remediationGrants,
 } from './permissions.ts';
@@ -49,9 +51,17 @@ export const SERVICE_NAME = 'lambda-guardrail';
 export const SID = {
   readFunctions: 'ReadFunctions',
   readRoles: 'ReadRoles',
+  readPolicys: 'ReadPolicies',
+  // Reads without resource-level permissions (Resource "*"): last-accessed reports, security groups, Inspector.
+  readAnys: 'ReadWithoutResourceLevelPermissions',
+  readLogGroups: 'ReadLogGroups',
+  remediateLogGroups: 'RemediateLogGroups',
   remediateFunctions: 'RemediateFunctions',
   remediateRoles: 'RemediateRoles',
+  remediatePolicys: 'RemediatePolicies',
   remediateSecrets: 'RemediateSecrets',
+  readLayers: 'ReadLayers',
+  remediateLayers: 'RemediateLayers',
   useSecretsKey: 'UseSecretsKey',
   useExtensionLayer: 'UseExtensionLayer',
   denyGuardrailRoles: 'DenyWritesToGuardrailRoles',
@@ -60,6 +70,8 @@ export const SID = {
   readKillSwitch: 'ReadKillSwitch',
   putLedgerRecord: 'PutLedgerRecord',
   invokeTaskFunctions: 'InvokeTaskFunctions',
+  proveRewrites: 'ProveRewrittenPolicies',
+  listPolicyRoles: 'ListRolesOfChangedPolicies',
 } as const;
 
 /**
@@ -68,6 +80,8 @@ export const SID = {
  */
 export class GuardrailStack extends Stack {
   readonly config: GuardrailConfig;
+  /** The rules this stack is built for (they decide the event rules and the roles' permissions). */
+  readonly rules: readonly Rule[];
   readonly ledger: dynamodb.Table;
   readonly killSwitch: ssm.StringParameter;
   /** HMAC key of the fingerprints of secret values (LAMBDA.ENV.SECRET). */
@@ -77,6 +91,7 @@ export class GuardrailStack extends Stack {
     | 'ingest'
     | 'collect'
     | 'evaluate'
+    | 'prove'
     | 'remediate'
     | 'verify'
     | 'record'
@@ -100,6 +115,7 @@ export class GuardrailStack extends Stack {
     const config = props.config;
     const rules = props.rules ?? RULES;
     this.config = config;
+    this.rules = rules;
 
     // ---- Ledger -------------------------------------------------------------------------------
     this.ledger = new dynamodb.Table(this, 'Ledger', {
@@ -164,6 +180,18 @@ export class GuardrailStack extends Stack {
       description: 'Lambda Guardrail: evaluate the rules (pure, no AWS calls)',
       environment: common,
     });
+    // Prove (docs/iam-roles.md): Access Analyzer checks of rewritten IAM documents, nothing else.
+    const prove = new GuardrailFunction(this, 'Prove', {
+      name: 'prove',
+      description: 'Lambda Guardrail: prove rewritten IAM policies with Access Analyzer before any write',
+      environment: common,
+      timeout: Duration.seconds(60),
+    });
+    prove.addToPolicy(allowStatement(SID.proveRewrites, [...PROOF_ACTIONS], ['*']));
+    prove.acknowledgeWildcardResource(
+      '*',
+      'access-analyzer:ValidatePolicy and access-analyzer:CheckNoNewAccess have no resource-level permissions (the catalog lists no resource type): they analyze the policy text in the request and read no resource.',
+    );
     const remediate = new GuardrailFunction(this, 'Remediate', {
       name: 'remediate',
       description: 'Lambda Guardrail: re-read, check preconditions, apply the automatic plan steps',
@@ -211,10 +239,11 @@ export class GuardrailStack extends Stack {
 
     // ---- State machine --------------------------------------------------------------------------
     const asl = deployedAsl(config);
-    const taskFunctions = { collect, evaluate, remediate, verify, record };
+    const taskFunctions = { collect, evaluate, prove, remediate, verify, record };
     const substitutions = {
       CollectFunctionArn: collect.fn.functionArn,
       EvaluateFunctionArn: evaluate.fn.functionArn,
+      ProveFunctionArn: prove.fn.functionArn,
       RemediateFunctionArn: remediate.fn.functionArn,
       VerifyFunctionArn: verify.fn.functionArn,
       RecordFunctionArn: record.fn.functionArn,
@@ -279,6 +308,21 @@ export class GuardrailStack extends Stack {
       maxEventAge: Duration.hours(6),
     });
     this.stateMachine.grantStartExecution(ingest.role);
+    // Execution roles: a changed managed policy starts one execution per role it is attached to.
+    if (rules.some((r) => r.resource === 'role')) {
+      const policies = this.resourceArnPattern('policy');
+      ingest.addToPolicy(
+        allowStatement(
+          SID.listPolicyRoles,
+          INGEST_READS.map((r) => r.iamAction),
+          [policies],
+        ),
+      );
+      ingest.acknowledgeWildcardResource(
+        policies,
+        'A CreatePolicyVersion or SetDefaultPolicyVersion event names any customer-managed policy of the account; ingest lists the roles it is attached to (iam:ListEntitiesForPolicy only) to evaluate each of them.',
+      );
+    }
     // Rejected (malformed) events are recorded in the ledger.
     ingest.addToPolicy(allowStatement(SID.putLedgerRecord, ['dynamodb:PutItem'], [this.ledger.tableArn]));
     // ---- Scheduled sweep (lib/sweep.ts) -----------------------------------------------------------
@@ -287,6 +331,7 @@ export class GuardrailStack extends Stack {
       environment: common,
       stateMachine: this.stateMachine,
       grantReads: (fn) => this.grantOnAccountResources(fn, readGrants(rules), 'read'),
+      listLayers: rules.some((r) => r.resource === 'layer'),
       fingerprintKey: this.fingerprintKey,
     });
     this.functions = {
@@ -332,8 +377,21 @@ export class GuardrailStack extends Stack {
   }
 
   /** ARN pattern of every resource of a kind in this account and region. */
-  resourceArnPattern(kind: ActionGrant['kind']): string {
+  resourceArnPattern(kind: ReadGrant['kind']): string {
     switch (kind) {
+      case 'any':
+        return '*';
+      case 'log-group':
+        // Every log group of this account and region (a function's group is /aws/lambda/<name> or configured).
+        return this.formatArn({
+          service: 'logs',
+          resource: 'log-group',
+          resourceName: '*',
+          arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+        });
+      case 'policy':
+        // Customer-managed policies of this account (IAM ARNs have no region).
+        return this.formatArn({ service: 'iam', region: '', resource: 'policy', resourceName: '*' });
       case 'function':
         // IAM's `*` also matches `:`, so this covers every function and its qualified ARNs (versions, aliases).
         return this.formatArn({
@@ -344,6 +402,14 @@ export class GuardrailStack extends Stack {
         });
       case 'role':
         return this.formatArn({ service: 'iam', region: '', resource: 'role', resourceName: '*' });
+      case 'layer':
+        // Every layer version of this account and region (`layer:<name>:<version>`; `*` matches `:`).
+        return this.formatArn({
+          service: 'lambda',
+          resource: 'layer',
+          resourceName: '*',
+          arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+        });
       case 'secret':
         // Only the secrets the guardrail creates: names under the configured prefix (any suffix).
         return this.formatArn({
@@ -364,7 +430,9 @@ export class GuardrailStack extends Stack {
    * a role tagged `lambda-guardrail:protected=true` (opt-out for admin and break-glass roles).
    */
   private denyRoleWrites(fn: GuardrailFunction): void {
-    const actions = ['iam:DeleteRolePolicy', 'iam:PutRolePolicy'];
+    const actions = remediationGrants(this.rules)
+      .filter((g) => g.kind === 'role')
+      .flatMap((g) => g.actions.filter((a) => a.startsWith('iam:')));
     fn.addToPolicy(
       new iam.PolicyStatement({
         sid: SID.denyGuardrailRoles,
@@ -397,30 +465,54 @@ export class GuardrailStack extends Stack {
    */
   private grantOnAccountResources(
     fn: GuardrailFunction,
-    grants: ActionGrant[],
+    grants: (ActionGrant | ReadGrant)[],
     purpose: 'read' | 'remediate',
   ): void {
     for (const g of grants) {
-      const sid =
-        purpose === 'read'
-          ? SID[`read${capitalize(g.kind) as 'Function' | 'Role'}s`]
-          : SID[`remediate${capitalize(g.kind) as 'Function' | 'Role' | 'Secret'}s`];
+      const sid = (SID as Record<string, string>)[`${purpose}${capitalize(g.kind)}s`];
+      if (!sid) throw new Error(`no statement id for ${purpose} grants on ${g.kind}`);
       const pattern = this.resourceArnPattern(g.kind);
-      fn.addToPolicy(allowStatement(sid, g.actions, [pattern]));
+      // Reads of policy versions also cover the AWS-managed policies an execution role may attach.
+      const awsManaged = this.formatArn({
+        service: 'iam',
+        region: '',
+        account: 'aws',
+        resource: 'policy',
+        resourceName: '*',
+      });
+      const resources = g.kind === 'policy' && purpose === 'read' ? [pattern, awsManaged] : [pattern];
+      fn.addToPolicy(allowStatement(sid, g.actions, resources));
+      if (resources.length > 1)
+        fn.acknowledgeWildcardResource(
+          awsManaged,
+          'AWS-managed policies (AdministratorAccess, PowerUserAccess, ...) attached to execution roles are read to evaluate them; only ListPolicyVersions and GetPolicyVersion, never a write (AWS-managed policies cannot be changed).',
+        );
       fn.acknowledgeWildcardResource(
         pattern,
-        g.kind === 'secret'
-          ? `The secrets the guardrail creates get a name per function and variable under the configured prefix (${this.config.secrets.namePrefix}) and a random ARN suffix; on this pattern the role gets only the named actions declared in functions/core/actions.ts, and no GetSecretValue: it can never read a secret it moved.`
-          : g.kind === 'role' && purpose === 'remediate'
-            ? 'Moving a secret grants the function\'s execution role GetSecretValue on that secret (an inline policy): execution roles are not known in advance and live under any path, and IAM has no condition key for "a role Lambda trusts". Explicit denies exclude the guardrail\'s own roles and roles tagged lambda-guardrail:protected=true; the executor only writes to the role named in the function configuration it read.'
-            : `The guardrail watches every ${g.kind} in the account and cannot know their names in advance; on this pattern the role gets only the named actions declared in functions/core/actions.ts (never a wildcard action).`,
+        g.kind === 'any'
+          ? `${g.actions.join(', ')}: read-only actions without resource-level permissions in IAM (the catalog lists no resource type). GetServiceLastAccessedDetails reads a last-accessed report by job id (the job is generated with iam:GenerateServiceLastAccessedDetails on roles only); DescribeSecurityGroups reads the security groups of functions in a VPC; the Inspector reads are the account status and the findings of each function.`
+          : g.kind === 'log-group'
+            ? purpose === 'read'
+              ? "The functions' log groups (/aws/lambda/<name> or the configured LoggingConfig.LogGroup) are not known in advance; only logs:GetDataProtectionPolicy, to check that credentials are masked."
+              : "LAMBDA.LOGS.UNMASKED puts a data protection policy masking credentials on the function's log group (names not known in advance); only Put/DeleteDataProtectionPolicy, as declared in functions/core/actions.ts."
+            : g.kind === 'policy'
+              ? "The execution roles' customer-managed policies are not known in advance; the guardrail rewrites a policy only after proving the new version grants nothing new (docs/iam-roles.md), with exactly the version actions declared in functions/core/actions.ts."
+              : g.kind === 'secret'
+                ? `The secrets the guardrail creates get a name per function and variable under the configured prefix (${this.config.secrets.namePrefix}) and a random ARN suffix; on this pattern the role gets only the named actions declared in functions/core/actions.ts, and no GetSecretValue: it can never read a secret it moved.`
+                : g.kind === 'role' && purpose === 'remediate'
+                  ? 'Execution-role remediation writes to roles: moving a secret grants the function\'s execution role GetSecretValue on that secret (an inline policy), and the IAM.ROLE rules replace wildcard policies (inline put, AWS-managed detach after an inline replacement; docs/iam-roles.md). Execution roles are not known in advance and live under any path, and IAM has no condition key for "a role Lambda trusts". Explicit denies exclude the guardrail\'s own roles and roles tagged lambda-guardrail:protected=true; the executor only writes to the role named in the function configuration it read.'
+                  : `The guardrail watches every ${g.kind} in the account and cannot know their names in advance; on this pattern the role gets only the named actions declared in functions/core/actions.ts (never a wildcard action).`,
       );
     }
   }
 }
 
+/** `function` -> `Function`, `log-group` -> `LogGroup` (statement id keys). */
 function capitalize(s: string): string {
-  return s.charAt(0).toUpperCase() + s.slice(1);
+  return s
+    .split('-')
+    .map((p) => p.charAt(0).toUpperCase() + p.slice(1))
+    .join('');
 }
 
 /** SQS dead-letter queue: SSE-SQS encryption (EventBridge can deliver to it without a KMS grant), TLS only. */

@@ -1,6 +1,7 @@
 import {
   type ConditionalPermission,
   READ_ACTIONS,
+  READ_RESOURCES,
   type ResourceKind,
   WRITE_ACTIONS,
   type WriteAction,
@@ -89,11 +90,30 @@ export function remediationGrants(rules: readonly Rule[] = RULES): ActionGrant[]
   );
 }
 
-/** Read-only grants the collectors need (collect, verify and remediate re-read resources). */
-export function readGrants(rules: readonly Rule[] = RULES): ActionGrant[] {
-  return ruleResourceKinds(rules)
-    .map((kind) => ({ kind: kind as ActionGrant['kind'], actions: sortedUnique(READ_ACTIONS[kind]) }))
-    .filter((g) => g.actions.length > 0);
+/**
+ * Read-only grants the collectors need (collect, verify and remediate re-read resources), by the
+ * resource each action is granted on: its target kind unless `READ_RESOURCES` says otherwise
+ * (policy versions on policies; `iam:GetServiceLastAccessedDetails` on `*`, kind `any`).
+ */
+export function readGrants(rules: readonly Rule[] = RULES): ReadGrant[] {
+  const byKind = new Map<ResourceKind, Set<string>>();
+  for (const kind of ruleResourceKinds(rules)) {
+    for (const a of READ_ACTIONS[kind]) {
+      const k = READ_RESOURCES[a] ?? kind;
+      const set = byKind.get(k) ?? new Set<string>();
+      set.add(a);
+      byKind.set(k, set);
+    }
+  }
+  return [...byKind.entries()]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([kind, set]) => ({ kind, actions: sortedUnique(set) }));
+}
+
+/** A read grant: like ActionGrant, and `any` (Resource `*`) for reads without resource-level permissions. */
+export interface ReadGrant {
+  kind: ResourceKind;
+  actions: string[];
 }
 
 function groupByKind(entries: { kind: ResourceKind; actions: readonly string[] }[]): ActionGrant[] {

@@ -22,6 +22,7 @@ import { allowStatement } from './iam.ts';
 
 export const SWEEP_SID = {
   listFunctions: 'ListFunctions',
+  listLayers: 'ListLayers',
   readWriteReports: 'ReadWriteReports',
   findPreviousReport: 'FindPreviousReport',
   sendDigestEmail: 'SendDigestEmail',
@@ -60,6 +61,8 @@ export interface GuardrailSweepProps {
   stateMachine: sfn.StateMachine;
   /** Grants the collectors' read actions (the same grants Collect has) to the sweep function. */
   grantReads: (fn: GuardrailFunction) => void;
+  /** A layer rule is deployed: the scan lists every layer version (ListLayers, ListLayerVersions). */
+  listLayers?: boolean;
   /** The deployment's fingerprint key (secret markers), so the sweep's fingerprints match Collect's. */
   fingerprintKey?: secretsmanager.ISecret;
 }
@@ -134,6 +137,20 @@ export class GuardrailSweep extends Construct {
       reason:
         'lambda:ListFunctions does not support resource-level permissions (Resource must be "*"); it lists function names and configurations, which the sweep reads anyway.',
     });
+    if (props.listLayers) {
+      // Like ListFunctions: no resource-level permissions, so a policy of its own for the acknowledgement.
+      const layerPolicy = new iam.Policy(this, 'ListLayersPolicy', {
+        statements: [
+          allowStatement(SWEEP_SID.listLayers, ['lambda:ListLayerVersions', 'lambda:ListLayers'], ['*']),
+        ],
+      });
+      layerPolicy.attachToRole(fn.role);
+      Validations.of(layerPolicy).acknowledge({
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason:
+          'lambda:ListLayers and lambda:ListLayerVersions do not support resource-level permissions (Resource must be "*"); they list layer names and versions, which the sweep then reads.',
+      });
+    }
     props.stateMachine.grantStartExecution(fn.role);
 
     const reports = this.bucket.arnForObjects('*');

@@ -6,9 +6,17 @@
  * Clients are created on first use, per class and region: a module imports only the client class it
  * needs, so each deployed function bundles only the SDK clients it calls.
  */
+export interface StaticCredentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken?: string;
+  expiration?: Date;
+}
+
 export interface ClientOptions {
   endpoint?: string;
-  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+  /** Fixed credentials, or a provider the SDK calls (and calls again when they expire). */
+  credentials?: StaticCredentials | (() => Promise<StaticCredentials>);
   /** A named profile from the shared AWS config files (--profile). */
   profile?: string;
   maxAttempts?: number;
@@ -28,14 +36,22 @@ export interface AwsClients {
   get<T extends AnyClient>(ctor: ClientClass<T>, region: string): T;
   /** Memoizes anything derived from clients (e.g. a DynamoDB document client). */
   derive<T>(key: string, make: () => T): T;
+  /**
+   * Clients of another identity (an assumed role in a member account: functions/aws/assume.ts), with
+   * the same options otherwise, created once per key; their calls count in this `calls` map too.
+   */
+  withCredentials(key: string, credentials: () => Promise<StaticCredentials>): AwsClients;
   /** Counts every command sent, by `service:Operation` (benchmarks and tests read it). */
   readonly calls: Map<string, number>;
   readonly options: ClientOptions;
 }
 
-export function createClients(options: ClientOptions = {}): AwsClients {
+export function createClients(
+  options: ClientOptions = {},
+  calls: Map<string, number> = new Map(),
+): AwsClients {
   const cache = new Map<unknown, unknown>();
-  const calls = new Map<string, number>();
+  const identities = new Map<string, AwsClients>();
   const config = (region: string) => ({
     region,
     ...(options.endpoint ? { endpoint: options.endpoint } : {}),
@@ -52,6 +68,14 @@ export function createClients(options: ClientOptions = {}): AwsClients {
     calls,
     options,
     derive,
+    withCredentials(key, credentials) {
+      let c = identities.get(key);
+      if (!c) {
+        c = createClients({ ...options, profile: undefined, credentials }, calls);
+        identities.set(key, c);
+      }
+      return c;
+    },
     get(ctor, region) {
       let byRegion = cache.get(ctor) as Map<string, AnyClient> | undefined;
       if (!byRegion) {

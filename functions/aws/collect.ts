@@ -1,5 +1,6 @@
 import {
   GetFunctionConfigurationCommand,
+  GetFunctionEventInvokeConfigCommand,
   GetFunctionUrlConfigCommand,
   GetPolicyCommand,
   LambdaClient,
@@ -7,9 +8,10 @@ import {
   paginateListAliases,
   paginateListFunctionUrlConfigs,
 } from '@aws-sdk/client-lambda';
-import type { FunctionUrlConfig } from '../core/snapshot.ts';
+import { type FunctionConfiguration, type FunctionUrlConfig, keyFor } from '../core/snapshot.ts';
 import type { Snapshot } from '../core/types.ts';
 import { type AwsClients, body, errorName, isNotFound } from './clients.ts';
+import { collectFunctionContext } from './collect-context.ts';
 
 /**
  * Snapshot collectors: the read side. Every response is stored in the exact SDK shape under its
@@ -22,6 +24,11 @@ export interface FunctionTarget {
   functionName: string;
   /** A qualifier the event named (alias or version); aliases are always read. */
   qualifier?: string;
+  /**
+   * Also read the execution role's attached managed policies when tracing is not Active
+   * (`ListAttachedRolePolicies:<role name>`, for LAMBDA.TRACING's plan). Set when that rule is enabled.
+   */
+  attachedRolePolicies?: boolean;
 }
 
 async function orNull<T>(p: Promise<T>): Promise<T | null> {
@@ -65,6 +72,27 @@ export async function collectFunction(clients: AwsClients, target: FunctionTarge
     }),
   );
   for (const [k, v] of policies) responses[k] = v;
+  // Asynchronous invocation settings (LAMBDA.ASYNC.NO_FAILURE_DESTINATION): null when none is configured.
+  const invokeConfigs = await Promise.all(
+    [undefined, ...qualifiers].map(async (q) => {
+      const r = await orNull(
+        lambda.send(
+          new GetFunctionEventInvokeConfigCommand({ FunctionName: name, ...(q ? { Qualifier: q } : {}) }),
+        ),
+      );
+      return [keyFor('GetFunctionEventInvokeConfig', q), r ? body(r) : null] as const;
+    }),
+  );
+  for (const [k, v] of invokeConfigs) responses[k] = v;
+  // Security groups, log group data protection, Inspector findings (functions/aws/collect-context.ts).
+  await collectFunctionContext(
+    clients,
+    snapshot,
+    responses['GetFunctionConfiguration'] as FunctionConfiguration,
+    {
+      attachedRolePolicies: target.attachedRolePolicies ?? false,
+    },
+  );
   return snapshot;
 }
 

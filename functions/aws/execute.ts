@@ -1,9 +1,25 @@
-import { DeleteRolePolicyCommand, IAMClient, PutRolePolicyCommand } from '@aws-sdk/client-iam';
 import {
+  CloudWatchLogsClient,
+  DeleteDataProtectionPolicyCommand,
+  PutDataProtectionPolicyCommand,
+} from '@aws-sdk/client-cloudwatch-logs';
+import {
+  AttachRolePolicyCommand,
+  CreatePolicyVersionCommand,
+  DeletePolicyVersionCommand,
+  DeleteRolePolicyCommand,
+  DetachRolePolicyCommand,
+  IAMClient,
+  PutRolePolicyCommand,
+  SetDefaultPolicyVersionCommand,
+} from '@aws-sdk/client-iam';
+import {
+  AddLayerVersionPermissionCommand,
   AddPermissionCommand,
   GetFunctionConfigurationCommand,
   GetPolicyCommand,
   LambdaClient,
+  RemoveLayerVersionPermissionCommand,
   RemovePermissionCommand,
   UpdateFunctionConfigurationCommand,
   UpdateFunctionUrlConfigCommand,
@@ -15,6 +31,7 @@ import {
   GetSecretValueCommand,
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
+import { foreignAccounts } from '../core/org.ts';
 import type { AppliedStep, Remediation } from '../core/outcome.ts';
 import { actionKeyOf, canonicalJson } from '../core/plan.ts';
 import { parsePolicyDocument, type Statement } from '../core/policy.ts';
@@ -70,11 +87,27 @@ export const EXECUTORS: Readonly<Record<string, Exec>> = {
   'lambda:RemovePermission': command(LambdaClient, RemovePermissionCommand),
   'lambda:AddPermission': command(LambdaClient, AddPermissionCommand),
   'lambda:UpdateFunctionConfiguration': command(LambdaClient, UpdateFunctionConfigurationCommand),
+  // LAMBDA.LAYER.PUBLIC: unshare a layer version (a statement already gone has done its job); rollback re-shares.
+  'lambda:RemoveLayerVersionPermission': /* @__PURE__ */ absentOk(
+    command(LambdaClient, RemoveLayerVersionPermissionCommand),
+  ),
+  'lambda:AddLayerVersionPermission': command(LambdaClient, AddLayerVersionPermissionCommand),
   'secretsmanager:CreateSecret': command(SecretsManagerClient, CreateSecretCommand),
   'secretsmanager:DeleteSecret': /* @__PURE__ */ absentOk(command(SecretsManagerClient, DeleteSecretCommand)),
   // IAM is global; the client for the function's region resolves the partition's IAM endpoint.
   'iam:PutRolePolicy': command(IAMClient, PutRolePolicyCommand),
   'iam:DeleteRolePolicy': /* @__PURE__ */ absentOk(command(IAMClient, DeleteRolePolicyCommand)),
+  // Execution-role rewrites (docs/iam-roles.md) and their rollback inverses.
+  'iam:CreatePolicyVersion': command(IAMClient, CreatePolicyVersionCommand),
+  'iam:DeletePolicyVersion': /* @__PURE__ */ absentOk(command(IAMClient, DeletePolicyVersionCommand)),
+  'iam:SetDefaultPolicyVersion': command(IAMClient, SetDefaultPolicyVersionCommand),
+  'iam:DetachRolePolicy': /* @__PURE__ */ absentOk(command(IAMClient, DetachRolePolicyCommand)),
+  'iam:AttachRolePolicy': command(IAMClient, AttachRolePolicyCommand),
+  // LAMBDA.LOGS.UNMASKED: mask credentials in a log group; rollback deletes the policy or puts the old one back.
+  'logs:PutDataProtectionPolicy': command(CloudWatchLogsClient, PutDataProtectionPolicyCommand),
+  'logs:DeleteDataProtectionPolicy': /* @__PURE__ */ absentOk(
+    command(CloudWatchLogsClient, DeleteDataProtectionPolicyCommand),
+  ),
 };
 
 /** Errors that mean "nothing was written, try the whole remediation again later". */
@@ -299,6 +332,23 @@ function withSecretArns(value: unknown, state: ApplyState): unknown {
   return value;
 }
 
+/** A statement of the layer version policy in a snapshot (`GetLayerVersionPolicy`), by Sid. */
+function layerStatement(snapshot: Snapshot, sid: unknown): Statement | undefined {
+  const p = snapshot.responses['GetLayerVersionPolicy'] as { Policy?: unknown } | null | undefined;
+  if (!p || typeof p.Policy !== 'string') return undefined;
+  return parsePolicyDocument(p.Policy).Statement.find((st) => st.Sid === sid);
+}
+
+/** The log group's data protection policy in a snapshot, as recorded before a logs step (no secrets in it). */
+function dataProtectionPolicy(snapshot: Snapshot): unknown {
+  const r = snapshot.responses['GetDataProtectionPolicy'] as
+    | { logGroupIdentifier?: string; policyDocument?: string }
+    | null
+    | undefined;
+  if (!r?.policyDocument) return null;
+  return { logGroupIdentifier: r.logGroupIdentifier ?? null, policyDocument: JSON.parse(r.policyDocument) };
+}
+
 /** Names only (sorted): a recorded before/after of an environment never holds a value. */
 const variableNames = (env: Record<string, unknown>) => Object.keys(env).sort();
 
@@ -316,14 +366,91 @@ function before(step: PlanStep, state: ApplyState): unknown {
     case 'lambda:RemovePermission':
     case 'lambda:AddPermission':
       return state.policies.statement(p) ?? null;
+    case 'lambda:RemoveLayerVersionPermission':
+    case 'lambda:AddLayerVersionPermission':
+      return layerStatement(state.fresh, p['StatementId']) ?? null;
+    case 'logs:PutDataProtectionPolicy':
+    case 'logs:DeleteDataProtectionPolicy':
+      return dataProtectionPolicy(state.fresh);
     case 'lambda:UpdateFunctionConfiguration': {
       const cfg = functionConfiguration(state.fresh);
       return {
         RevisionId: cfg?.RevisionId ?? null,
         Variables: variableNames(state.env),
         ...('Layers' in p ? { Layers: ((cfg?.Layers as { Arn: string }[]) ?? []).map((l) => l.Arn) } : {}),
+        ...('TracingConfig' in p ? { TracingConfig: cfg?.['TracingConfig'] ?? null } : {}),
       };
     }
+    default:
+      return iamBefore(step, state.fresh);
+  }
+}
+
+/** A URL-encoded IAM document (as IAM returns it) as JSON; undefined when it is not one. */
+function iamDocument(doc: unknown): unknown {
+  if (typeof doc !== 'string') return undefined;
+  try {
+    return JSON.parse(decodeURIComponent(doc));
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * What an execution-role step replaces, from the evaluated (fresh) read: the original documents,
+ * default versions and attachments are recorded in the ledger so rollback can restore them.
+ */
+function iamBefore(step: PlanStep, fresh: Snapshot): unknown {
+  const p = step.parameters;
+  const r = fresh.responses;
+  const arn = String(p['PolicyArn'] ?? '');
+  const versions = () =>
+    ((
+      r[`ListPolicyVersions:${arn}`] as {
+        Versions?: { VersionId?: string; IsDefaultVersion?: boolean }[];
+      } | null
+    )?.Versions ?? []) as { VersionId?: string; IsDefaultVersion?: boolean; CreateDate?: string }[];
+  const attached = () =>
+    (
+      (r['ListAttachedRolePolicies'] as { AttachedPolicies?: { PolicyArn?: string }[] } | null)
+        ?.AttachedPolicies ?? []
+    ).map((a) => a.PolicyArn);
+  switch (actionKeyOf(step)) {
+    case 'iam:PutRolePolicy':
+    case 'iam:DeleteRolePolicy': {
+      const key = `GetRolePolicy:${String(p['PolicyName'])}`;
+      if (!(key in r)) return null;
+      const doc = iamDocument((r[key] as { PolicyDocument?: string } | null)?.PolicyDocument);
+      return { PolicyName: p['PolicyName'], PolicyDocument: doc ?? null };
+    }
+    case 'iam:CreatePolicyVersion':
+    case 'iam:SetDefaultPolicyVersion': {
+      const v = (
+        r[`GetPolicyVersion:${arn}`] as { PolicyVersion?: { VersionId?: string; Document?: string } } | null
+      )?.PolicyVersion;
+      return v
+        ? {
+            PolicyArn: arn,
+            DefaultVersionId: v.VersionId ?? null,
+            Document: iamDocument(v.Document) ?? null,
+            VersionIds: versions().map((x) => x.VersionId),
+          }
+        : null;
+    }
+    case 'iam:DeletePolicyVersion': {
+      const v = versions().find((x) => x.VersionId === p['VersionId']);
+      return v
+        ? {
+            PolicyArn: arn,
+            VersionId: v.VersionId,
+            IsDefaultVersion: v.IsDefaultVersion ?? false,
+            CreateDate: v.CreateDate ?? null,
+          }
+        : null;
+    }
+    case 'iam:DetachRolePolicy':
+    case 'iam:AttachRolePolicy':
+      return { AttachedPolicyArns: attached() };
     default:
       return null;
   }
@@ -336,6 +463,13 @@ function after(
   state: ApplyState,
 ): unknown {
   switch (actionKeyOf(step)) {
+    case 'logs:PutDataProtectionPolicy':
+      return {
+        logGroupIdentifier: response['logGroupIdentifier'] ?? sent['logGroupIdentifier'],
+        policyDocument: JSON.parse(String(response['policyDocument'] ?? sent['policyDocument'])),
+      };
+    case 'logs:DeleteDataProtectionPolicy':
+      return response['alreadyAbsent'] ? { alreadyAbsent: true } : null;
     case 'lambda:UpdateFunctionUrlConfig':
       return {
         AuthType: response['AuthType'],
@@ -343,7 +477,10 @@ function after(
         InvokeMode: response['InvokeMode'] ?? null,
       };
     case 'lambda:AddPermission':
+    case 'lambda:AddLayerVersionPermission':
       return typeof response['Statement'] === 'string' ? JSON.parse(response['Statement']) : null;
+    case 'lambda:RemoveLayerVersionPermission':
+      return response['alreadyAbsent'] ? { alreadyAbsent: true } : null;
     case 'secretsmanager:CreateSecret':
       return {
         ARN: response['ARN'] ?? null,
@@ -367,7 +504,22 @@ function after(
         PolicyDocument: JSON.parse(String(sent['PolicyDocument'])),
       };
     case 'iam:DeleteRolePolicy':
+    case 'iam:DeletePolicyVersion':
+    case 'iam:DetachRolePolicy':
       return response['alreadyAbsent'] ? { alreadyAbsent: true } : null;
+    case 'iam:CreatePolicyVersion': {
+      const v = response['PolicyVersion'] as { VersionId?: string; IsDefaultVersion?: boolean } | undefined;
+      return {
+        PolicyArn: sent['PolicyArn'],
+        VersionId: v?.VersionId ?? null,
+        IsDefaultVersion: v?.IsDefaultVersion ?? null,
+        Document: JSON.parse(String(sent['PolicyDocument'])),
+      };
+    }
+    case 'iam:SetDefaultPolicyVersion':
+      return { PolicyArn: sent['PolicyArn'], DefaultVersionId: sent['VersionId'] };
+    case 'iam:AttachRolePolicy':
+      return { RoleName: sent['RoleName'], PolicyArn: sent['PolicyArn'] };
     case 'lambda:UpdateFunctionConfiguration': {
       // Never the response's Environment (it holds every value): names, and the ARNs this plan added.
       const env = ((sent['Environment'] as { Variables?: Record<string, string> })?.Variables ??
@@ -381,6 +533,9 @@ function after(
         Variables: variableNames(env),
         ...(Object.keys(arns).length ? { SecretArnVariables: arns } : {}),
         ...('Layers' in sent ? { Layers: sent['Layers'] } : {}),
+        ...('TracingConfig' in sent
+          ? { TracingConfig: response['TracingConfig'] ?? sent['TracingConfig'] }
+          : {}),
       };
     }
     default:
@@ -389,6 +544,11 @@ function after(
 }
 
 export interface ApplyOptions {
+  /**
+   * Organization mode: the event's account. A plan any of whose steps targets a resource of another
+   * account (core/org.ts `foreignAccounts`) is refused whole, before anything is written.
+   */
+  account?: string;
   /** How long to wait for LastUpdateStatus after UpdateFunctionConfiguration (seconds). */
   waiter?: { minDelay: number; maxDelay: number; maxWaitTime: number };
 }
@@ -513,6 +673,25 @@ export async function applyPlan(
   fresh: Snapshot,
   opts: ApplyOptions = {},
 ): Promise<Remediation> {
+  if (opts.account) {
+    const account = opts.account;
+    const refusedSteps = findings.flatMap((f) =>
+      f.plan.steps.flatMap((step) => {
+        const foreign = foreignAccounts(account, f.resourceArn, step.parameters);
+        return foreign.length ? [`${step.operation} names account ${foreign.join(', ')}`] : [];
+      }),
+    );
+    if (refusedSteps.length)
+      return {
+        status: 'failed',
+        steps: [],
+        error:
+          `refused: the event is from account ${account}, but ${refusedSteps.join('; ')}; nothing was applied`.slice(
+            0,
+            1000,
+          ),
+      };
+  }
   const state = new ApplyState(clients, region, fresh);
   const steps: AppliedStep[] = [];
   for (const finding of findings) {

@@ -1,14 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import { LambdaClient, paginateListFunctions } from '@aws-sdk/client-lambda';
 import { DEFAULT_CONFIG, type GuardrailConfig } from '../core/config.ts';
-import { evaluate } from '../core/evaluate.ts';
+import { evaluate, ruleEnabled } from '../core/evaluate.ts';
 import { redactSnapshot } from '../core/redact.ts';
 import { buildScanReport, type ReportError, type ScanReport, type ScanUnit } from '../core/report/model.ts';
 import { RULES } from '../core/rules/index.ts';
+import { lambdaTracing } from '../core/rules/lambda-tracing.ts';
 import { syntheticEvent } from '../core/sweep.ts';
 import type { Rule, Snapshot } from '../core/types.ts';
 import { type AwsClients, errorName, isNotFound } from './clients.ts';
 import { collectFunction, type FunctionTarget } from './collect.ts';
+import { collectLayer, type LayerTarget, type LayerVersionRef, listLayerVersions } from './collect-layer.ts';
 import { callerAccount } from './identity.ts';
 import { createLimiter } from './limit.ts';
 
@@ -44,9 +46,17 @@ export interface ScanCollectors {
    * functions is read once (however many functions share it) and evaluated as its own resource.
    */
   role?: RoleCollector;
+  /**
+   * When set and a rule of the scan looks at layers, every version of every layer of the regions
+   * (ListLayers, ListLayerVersions) is read and evaluated as its own resource.
+   */
+  layer?: LayerCollector;
 }
 
-export const DEFAULT_COLLECTORS: ScanCollectors = { function: collectFunction };
+/** Reads a layer version into a snapshot (`GetLayerVersion`, `GetLayerVersionPolicy`). */
+export type LayerCollector = (clients: AwsClients, target: LayerTarget) => Promise<Snapshot>;
+
+export const DEFAULT_COLLECTORS: ScanCollectors = { function: collectFunction, layer: collectLayer };
 
 export interface ScanProgress {
   phase: 'listing' | 'reading' | 'done';
@@ -145,6 +155,7 @@ export async function scanAccount(opts: ScanOptions): Promise<ScanReport> {
   const origin = opts.origin ?? 'scan';
   const account = opts.account ?? (await callerAccount(clients, regions[0]));
   const fingerprintKey = opts.fingerprintKey ?? randomBytes(32);
+  const tracingPlan = rules.some((r) => r.id === lambdaTracing.id) && ruleEnabled(lambdaTracing, config);
 
   const progress: ScanProgress = { phase: 'listing', total: 0, done: 0, errors: 0, findings: 0, startedAtMs };
   const report = (phase: ScanProgress['phase']) => opts.onProgress?.({ ...progress, phase });
@@ -169,7 +180,25 @@ export async function scanAccount(opts: ScanOptions): Promise<ScanReport> {
     collectors.role && roleRules
       ? [...new Set(functions.flatMap((f) => (f.roleArn ? [f.roleArn] : [])))]
       : [];
-  progress.total = functions.length + roleArns.length;
+  const layerCollector = collectors.layer;
+  const layers =
+    layerCollector && rules.some((r) => r.resource === 'layer')
+      ? (
+          await Promise.all(
+            regions.map(async (region) => {
+              try {
+                return await listLayerVersions(clients, region);
+              } catch (err) {
+                if (!isReadFailure(err)) throw err;
+                errors.push({ scope: 'region', region, ...readError(err) });
+                progress.errors++;
+                return [];
+              }
+            }),
+          )
+        ).flat()
+      : [];
+  progress.total = functions.length + roleArns.length + layers.length;
   report('reading');
 
   const limiter = createLimiter(opts.concurrency ?? DEFAULT_CONCURRENCY);
@@ -205,7 +234,13 @@ export async function scanAccount(opts: ScanOptions): Promise<ScanReport> {
         ...(fn.roleArn ? { roleArn: fn.roleArn } : {}),
       };
       try {
-        const raw = await collectors.function(clients, { account, region: fn.region, functionName: fn.name });
+        const raw = await collectors.function(clients, {
+          account,
+          region: fn.region,
+          functionName: fn.name,
+          // LAMBDA.TRACING's plan reads the execution role's attached policies: only when that rule runs.
+          ...(tracingPlan ? { attachedRolePolicies: true } : {}),
+        });
         if (raw.responses['GetFunctionConfiguration'] === null) return finish({ ...base, deleted: true });
         const evaluation = evaluateUnit(
           raw,
@@ -245,7 +280,30 @@ export async function scanAccount(opts: ScanOptions): Promise<ScanReport> {
       }
     });
 
-  const units = await Promise.all([...functions.map(functionUnit), ...roleArns.map(roleUnit)]);
+  const layerUnit = (layer: LayerVersionRef) =>
+    limiter.run(async (): Promise<ScanUnit> => {
+      const base = { kind: 'layer' as const, arn: layer.arn, name: layer.name, region: layer.region };
+      try {
+        const raw = await layerCollector!(clients, {
+          account,
+          region: layer.region,
+          layerVersionArn: layer.arn,
+        });
+        if (raw.responses['GetLayerVersion'] === null) return finish({ ...base, deleted: true });
+        const evaluation = evaluateUnit(raw, layer.region, { layerArn: layer.arn }, `${origin}-${layer.arn}`);
+        return finish({ ...base, evaluation });
+      } catch (err) {
+        if (!isReadFailure(err)) throw err;
+        if (isNotFound(err)) return finish({ ...base, deleted: true });
+        return finish({ ...base, error: readError(err) });
+      }
+    });
+
+  const units = await Promise.all([
+    ...functions.map(functionUnit),
+    ...roleArns.map(roleUnit),
+    ...layers.map(layerUnit),
+  ]);
   const finishedAt = opts.now();
   report('done');
   return buildScanReport({

@@ -1,17 +1,20 @@
 import { type ApprovalResult, approvalDigest, findingsToApply } from '../core/approval.ts';
 import type { Evaluation } from '../core/evaluate.ts';
+import { orgEnabled } from '../core/org.ts';
 import type { Remediation } from '../core/outcome.ts';
 import { failedPreconditions, planDigest } from '../core/plan.ts';
 import type { NormalizedEvent, Snapshot } from '../core/types.ts';
+import { eventClients } from './assume.ts';
 import { applyPlan } from './execute.ts';
 import { type KillSwitchState, readKillSwitch } from './killswitch.ts';
+import { carryProofs } from './prove.ts';
 import { collectRaw, type Deps, redacted, reevaluate } from './target.ts';
 
 export async function collectStep(
   deps: Deps,
   event: NormalizedEvent,
 ): Promise<{ snapshot: Snapshot; killSwitch: boolean; killSwitchReason: string }> {
-  const [raw, ks] = await Promise.all([collectRaw(deps, event), killSwitch(deps, event)]);
+  const [raw, ks] = await Promise.all([collectRaw(deps, event, { evidence: true }), killSwitch(deps, event)]);
   return { snapshot: await redacted(deps, raw), killSwitch: ks.on, killSwitchReason: ks.reason };
 }
 
@@ -30,11 +33,33 @@ const describe = (e: Evaluation, approval?: ApprovalResult) =>
  */
 export async function remediateStep(
   deps: Deps,
-  input: { event: NormalizedEvent; evaluation: Evaluation; now: string; approval?: ApprovalResult },
+  input: {
+    event: NormalizedEvent;
+    evaluation: Evaluation;
+    now: string;
+    approval?: ApprovalResult;
+    /** The evaluated (redacted) snapshot: execution roles are re-read against its evidence. */
+    snapshot?: Snapshot;
+  },
 ): Promise<Remediation> {
   const { event, evaluation, now, approval } = input;
   const wanted = findingsToApply(evaluation.findings, approval);
   if (!wanted.length) return { status: 'nothing-to-do', steps: [] };
+  // Defence in depth: an automatic rewrite of an IAM policy needs a passing proof (the Prove step
+  // downgrades the others to approval; this holds even if that step was skipped).
+  const unproved = wanted.filter(
+    (f) => f.mode === 'auto' && f.plan.proofs?.length && f.proof?.status !== 'PASS',
+  );
+  if (unproved.length) {
+    return {
+      status: 'nothing-to-do',
+      steps: [],
+      drift: unproved.map(
+        (f) =>
+          `not applied: ${f.ruleId} ${f.resourceArn} rewrites an IAM policy without a passing proof (${f.proof?.status ?? 'not proved'})`,
+      ),
+    };
+  }
   // What the approver saw and approved must be exactly what the evaluation holds.
   if (approval?.decision === 'approved' && approval.planDigest !== approvalDigest(evaluation.findings)) {
     return {
@@ -45,8 +70,10 @@ export async function remediateStep(
   }
   const ks = await killSwitch(deps, event);
   if (ks.on) return { status: 'nothing-to-do', steps: [], drift: [`not applied: ${ks.reason}`] };
-  const fresh = await collectRaw(deps, event);
-  const current = await reevaluate(deps, event, fresh, now);
+  const fresh = await collectRaw(deps, event, input.snapshot ? { evaluated: input.snapshot } : {});
+  // The re-evaluation carries the evaluated proofs (same documents, same proof), so an IAM finding
+  // downgraded by its proof is downgraded again and the two plans compare equal.
+  const current = carryProofs(evaluation, await reevaluate(deps, event, fresh, now), deps.config);
   const now_ = findingsToApply(current.findings, approval);
   if (planDigest(wanted) !== planDigest(now_)) {
     return {
@@ -69,5 +96,10 @@ export async function remediateStep(
       ),
     };
   }
-  return applyPlan(deps.clients, event.region, wanted, fresh);
+  // Organization mode: the remediation role of the event's account, and no step may name another.
+  return orgEnabled(deps.config)
+    ? applyPlan(eventClients(deps, event, 'remediation'), event.region, wanted, fresh, {
+        account: event.account,
+      })
+    : applyPlan(deps.clients, event.region, wanted, fresh);
 }

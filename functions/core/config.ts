@@ -11,6 +11,8 @@ import './zod.ts';
 const mode = z.enum(MODES as unknown as ['report', 'approve', 'auto']);
 const LAYER_VERSION_ARN = /^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:layer:[A-Za-z0-9_-]+:\d+$/;
 const ruleIds = new Set(RULES.map((r) => r.id));
+/** The rules whose `auto` mode needs usage evidence (`rules.<id>.minEvidenceDays`). */
+const EVIDENCE_RULES = ['IAM.ROLE.ADMIN', 'IAM.ROLE.SERVICE_WILDCARD'];
 
 /** `rate(1 day)`, `rate(12 hours)` (singular unit for 1, plural otherwise) or `cron(<6 fields>)`. */
 export function isScheduleExpression(s: string): boolean {
@@ -22,6 +24,117 @@ export function isScheduleExpression(s: string): boolean {
   const cron = /^cron\(([^()]+)\)$/.exec(s);
   return !!cron && cron[1].trim().split(/\s+/).length === 6;
 }
+
+const ACCOUNT_ID = /^\d{12}$/;
+/** An OU id (`ou-abcd-12345678`) or an organization root id (`r-abcd`: every account). */
+const OU_OR_ROOT_ID = /^(ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}|r-[0-9a-z]{4,32})$/;
+/** IAM role names: 1-64 of `\w+=,.@-`. */
+const ROLE_NAME = /^[\w+=,.@-]{1,64}$/;
+
+/**
+ * Organization mode (docs/organization.md): one central deployment guards member accounts through
+ * service-managed StackSets (forwarding rules and two member roles per account). Off by default.
+ */
+const organizationSchema = z
+  .strictObject({
+    enabled: z._default(z.boolean(), false),
+    /** The organization id (`o-...`): the central bus policy and the member roles' trust require it. */
+    orgId: z.optional(z.string().check(z.regex(/^o-[a-z0-9]{10,32}$/, 'must be an organization id (o-...)'))),
+    /** The management account, for reference in docs and reports (never assumed into). */
+    managementAccountId: z.optional(z.string().check(z.regex(ACCOUNT_ID, 'must be a 12-digit account id'))),
+    /** Deploy the StackSet as a delegated administrator (CallAs DELEGATED_ADMIN) instead of from the management account. */
+    delegatedAdmin: z._default(z.boolean(), true),
+    /** Names of the roles the StackSet creates in every member account (us-east-1 only: IAM is global). */
+    memberRoleNames: z.prefault(
+      z.strictObject({
+        collector: z._default(
+          z.string().check(z.regex(ROLE_NAME, 'must be an IAM role name')),
+          'lambda-guardrail-collector',
+        ),
+        remediation: z._default(
+          z.string().check(z.regex(ROLE_NAME, 'must be an IAM role name')),
+          'lambda-guardrail-remediation',
+        ),
+      }),
+      {},
+    ),
+    /**
+     * The sts:ExternalId the member roles require. Not a secret in AWS's model (it prevents the
+     * confused deputy), but it is never logged or reported.
+     */
+    externalId: z.optional(
+      z
+        .string()
+        .check(z.regex(/^[\w+=,.@:/-]{2,1224}$/, 'must be 2-1224 of the characters A-Z a-z 0-9 +=,.@:/-_')),
+    ),
+    /** Where the StackSet deploys: OU ids, or the root id (`r-...`) for every account. */
+    targets: z.prefault(
+      z.strictObject({
+        organizationalUnitIds: z._default(
+          z.array(z.string().check(z.regex(OU_OR_ROOT_ID, 'must be an OU id (ou-...) or a root id (r-...)'))),
+          [],
+        ),
+      }),
+      {},
+    ),
+    /** Regions of the member stacks (us-east-1 is where the roles and the IAM rules go). */
+    regions: z._default(
+      z.array(
+        z.string().check(z.regex(/^[a-z]{2}(-[a-z]+)+-\d+$/, 'must be a region name such as us-east-1')),
+      ),
+      [],
+    ),
+    /** Accounts whose events are acted on (`allow`, empty: every account) and never (`deny`). */
+    accounts: z.prefault(
+      z.strictObject({
+        allow: z._default(
+          z.array(z.string().check(z.regex(ACCOUNT_ID, 'must be a 12-digit account id'))),
+          [],
+        ),
+        deny: z._default(z.array(z.string().check(z.regex(ACCOUNT_ID, 'must be a 12-digit account id'))), []),
+      }),
+      {},
+    ),
+    /** The global mode ceiling per account and per OU (the account's nearest OU wins; an account entry beats any OU). */
+    modeOverrides: z.prefault(
+      z.strictObject({
+        accounts: z._default(
+          z.record(z.string().check(z.regex(ACCOUNT_ID, 'must be a 12-digit account id')), mode),
+          {},
+        ),
+        ous: z._default(
+          z.record(
+            z.string().check(z.regex(OU_OR_ROOT_ID, 'must be an OU id (ou-...) or a root id (r-...)')),
+            mode,
+          ),
+          {},
+        ),
+      }),
+      {},
+    ),
+  })
+  .check(
+    z.refine((o) => !o.enabled || !!o.orgId, {
+      message: 'is required in organization mode',
+      path: ['orgId'],
+    }),
+    z.refine((o) => !o.enabled || !!o.externalId, {
+      message: 'is required in organization mode',
+      path: ['externalId'],
+    }),
+    z.refine((o) => !o.enabled || o.targets.organizationalUnitIds.length > 0, {
+      message: 'needs at least one OU id (or the root id for every account) in organization mode',
+      path: ['targets', 'organizationalUnitIds'],
+    }),
+    z.refine((o) => !o.enabled || o.regions.length > 0, {
+      message: 'needs at least one region in organization mode',
+      path: ['regions'],
+    }),
+    z.refine((o) => o.memberRoleNames.collector !== o.memberRoleNames.remediation, {
+      message: 'the collector and remediation roles need different names',
+      path: ['memberRoleNames'],
+    }),
+  );
 
 export const configSchema = z
   .strictObject({
@@ -38,6 +151,19 @@ export const configSchema = z
           mode: z.optional(mode),
           /** Evaluate the rule at all (default: true, false for opt-in rules such as LAMBDA.TRACING). */
           enabled: z.optional(z.boolean()),
+          /**
+           * IAM.ROLE.* rewrites: `mode: auto` is honoured only when the usage evidence covers at least
+           * this many days (default 30); otherwise the finding stays `approve` and says why.
+           */
+          minEvidenceDays: z.optional(
+            z
+              .number()
+              .check(
+                z.int('must be a whole number'),
+                z.gte(1, 'must be at least 1'),
+                z.lte(400, 'at most 400'),
+              ),
+          ),
         }),
       ),
       {},
@@ -98,6 +224,25 @@ export const configSchema = z
       z.nullable(z.string().check(z.email('must be an email address'), z.maxLength(254))),
       null,
     ),
+    /**
+     * IAM.ROLE.* rewrites: usage evidence (IAM last-accessed data). An action or service last used
+     * before now - lookbackDays counts as unused. IAM keeps at least 400 days of data.
+     */
+    iamEvidence: z.prefault(
+      z.strictObject({
+        lookbackDays: z._default(
+          z
+            .number()
+            .check(
+              z.int('must be a whole number'),
+              z.gte(1, 'must be at least 1'),
+              z.lte(400, 'at most 400'),
+            ),
+          90,
+        ),
+      }),
+      {},
+    ),
     /** LAMBDA.RUNTIME.DEPRECATED: report a runtime this many days before its deprecation date. */
     runtimeDeprecationWarningDays: z._default(
       z
@@ -147,6 +292,8 @@ export const configSchema = z
       z.array(z.string().check(z.regex(/^\d{12}$/, 'must be a 12-digit account id'))),
       [],
     ),
+    /** Organization mode (docs/organization.md); off by default (single-account mode). */
+    organization: z.prefault(organizationSchema, {}),
     /**
      * LAMBDA.ENV.SECRET remediation (docs/secret-remediation.md): secrets are created as
      * `<namePrefix><function>/<VARIABLE>`, encrypted with `kmsKeyArn` (null: aws/secretsmanager), and
@@ -197,6 +344,13 @@ export const configSchema = z
       message: 'is required when approvers are configured',
       path: ['approvalSender'],
     }),
+    z.refine(
+      (c) =>
+        Object.entries(c.rules).every(
+          ([id, r]) => r.minEvidenceDays === undefined || EVIDENCE_RULES.includes(id),
+        ),
+      { message: `minEvidenceDays applies only to ${EVIDENCE_RULES.join(' and ')}`, path: ['rules'] },
+    ),
   );
 
 export type GuardrailConfig = z.output<typeof configSchema>;

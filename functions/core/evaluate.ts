@@ -1,5 +1,6 @@
 import type { GuardrailConfig } from './config.ts';
 import { exemptionFor, resolveMode } from './mode.ts';
+import { accountCeiling, ouChain } from './org.ts';
 import { planDigest, sequencePlans } from './plan.ts';
 import { RULES } from './rules/index.ts';
 import { targetOf, targetTags } from './snapshot.ts';
@@ -11,6 +12,8 @@ export interface RuleOutcome {
   ruleId: string;
   status: 'COMPLIANT' | 'NOT_APPLICABLE' | 'NON_COMPLIANT';
   reason?: string;
+  /** The reason holds for the whole account and region (see RuleResult); reports state it once. */
+  accountWide?: true;
 }
 
 export interface Evaluation {
@@ -51,6 +54,8 @@ export function evaluate(input: EvaluateInput): Evaluation {
   const rules = input.rules ?? RULES;
   const target = targetOf(snapshot);
   const tagMap = targetTags(snapshot);
+  // Organization mode: the account's (or its OU's) override is its mode ceiling.
+  const ceiling = accountCeiling(config, snapshot.account, ouChain(snapshot, snapshot.account));
   const results: RuleOutcome[] = [];
   let findings: Finding[] = [];
   for (const rule of rules) {
@@ -78,13 +83,16 @@ export function evaluate(input: EvaluateInput): Evaluation {
         ruleId: rule.id,
         status: r.status,
         ...(r.status === 'NOT_APPLICABLE' ? { reason: r.reason } : {}),
+        ...(r.status === 'NOT_APPLICABLE' && r.accountWide ? { accountWide: true as const } : {}),
       });
       continue;
     }
     results.push({ ruleId: rule.id, status: 'NON_COMPLIANT' });
-    const { mode, reason } = resolveMode(rule, config, killSwitch);
+    const { mode, reason } = resolveMode(rule, config, killSwitch, ceiling);
     const exemption = exemptionFor(rule.id, tagMap, now);
     for (const raw of r.findings) {
+      // A finding may cap its own mode (e.g. an IAM rewrite without enough usage evidence).
+      const capped = raw.modeCap && MODE_RANK[raw.modeCap.mode] < MODE_RANK[mode] ? raw.modeCap : undefined;
       findings.push({
         ruleId: rule.id,
         title: rule.title,
@@ -92,8 +100,8 @@ export function evaluate(input: EvaluateInput): Evaluation {
         resourceArn: raw.resourceArn,
         summary: raw.summary,
         evidence: raw.evidence,
-        mode,
-        modeReason: reason,
+        mode: capped ? capped.mode : mode,
+        modeReason: capped ? `${reason}; ${capped.reason}` : reason,
         exempt: exemption?.status === 'active',
         ...(exemption ? { exemption } : {}),
         plan: raw.plan,
@@ -101,6 +109,20 @@ export function evaluate(input: EvaluateInput): Evaluation {
     }
   }
   findings = sequencePlans(findings);
+  return { ...(target ? { target } : {}), results, findings, ...routeOf(findings, config) };
+}
+
+const MODE_RANK: Record<Mode, number> = { report: 0, approve: 1, auto: 2 };
+
+/**
+ * Where the workflow goes for these findings, the digest of the plans enforcement may apply and the
+ * approval request: the one computation evaluate() and anything that changes findings' modes
+ * afterwards (core/iam/proof.ts `applyProofs`) share.
+ */
+export function routeOf(
+  findings: readonly Finding[],
+  config: Pick<GuardrailConfig, 'approvers'>,
+): Pick<Evaluation, 'route' | 'planDigest' | 'approval'> {
   const live = findings.filter((f) => !f.exempt);
   const route: Route = !live.length
     ? 'none'
@@ -111,9 +133,6 @@ export function evaluate(input: EvaluateInput): Evaluation {
         : 'report';
   const needApproval = live.filter((f) => f.mode === 'approve');
   return {
-    ...(target ? { target } : {}),
-    results,
-    findings,
     route,
     planDigest: planDigest(live.filter((f) => f.mode !== 'report')),
     ...(needApproval.length && config.approvers?.length

@@ -94,6 +94,27 @@ export function parseFunctionRef(
   };
 }
 
+/**
+ * A layer reference (name or layer ARN) and a version number -> the layer version ARN
+ * (`arn:aws:lambda:<region>:<account>:layer:<name>:<version>`); without a version, the layer ARN.
+ */
+export function layerVersionRef(ref: string, version: unknown, account: string, region: string): string {
+  const full = /^arn:aws[a-z-]*:lambda:([a-z0-9-]+):(\d{12}):layer:([^:]+)(?::(\d+))?$/.exec(ref);
+  const [reg, acct, name, v] = full
+    ? [full[1], full[2], full[3], full[4]]
+    : [region, account, ref, undefined];
+  if (!/^[A-Za-z0-9_-]{1,140}$/.test(name)) throw new InvalidEventError(`invalid layer name: ${name}`);
+  if (acct !== account)
+    throw new InvalidEventError(`event from account ${account} names a layer in account ${acct}`);
+  if (reg !== region) throw new InvalidEventError(`event from ${region} names a layer in ${reg}`);
+  const n =
+    v ??
+    (typeof version === 'number' || (typeof version === 'string' && /^\d+$/.test(version))
+      ? String(version)
+      : undefined);
+  return `arn:aws:lambda:${region}:${account}:layer:${name}${n ? `:${n}` : ''}`;
+}
+
 const SECRET_KEY = /(variables|password|secret|token|credential|privatekey|zipfile|apikey)/i;
 
 /** Copies request parameters, replacing values under secret-looking keys with `[redacted]`. */
@@ -169,7 +190,13 @@ export function normalizeEvent(input: unknown): NormalizedEvent {
     const role = str('role');
     if (role) resources.roleArn = role;
     const layer = str('layerName');
-    if (layer) resources.layerArn = layer;
+    if (layer) {
+      // AddLayerVersionPermission names the version in its request; PublishLayerVersion's new
+      // version is only in the response.
+      const response = (rec.responseElements ?? {}) as Record<string, unknown>;
+      const version = params['versionNumber'] ?? response['version'];
+      resources.layerArn = layerVersionRef(layer, version, account, region);
+    }
   } else if (service === 'iam') {
     const roleName = str('roleName');
     if (roleName) {
@@ -225,4 +252,27 @@ function matchesAssumedRole(actorArn: string, roleArn: string): boolean {
   const assumed = /^arn:aws[a-z-]*:sts::(\d{12}):assumed-role\/([^/]+)\//.exec(actorArn);
   const role = /^arn:aws[a-z-]*:iam::(\d{12}):role\/(?:.*\/)?([^/]+)$/.exec(roleArn);
   return !!assumed && !!role && assumed[1] === role[1] && assumed[2] === role[2];
+}
+
+/**
+ * The event of one execution about an execution role, derived from an event about something else
+ * (docs/iam-roles.md): a function created or reconfigured with a role (`suffix` `role`), or a managed
+ * policy changed (`CreatePolicyVersion`, `SetDefaultPolicyVersion`: one per role it is attached to).
+ * The event id gets `-<suffix>` so its execution name is distinct, deterministic (a redelivery is a
+ * duplicate) and at most 80 characters for a CloudTrail event id (a 36-character UUID).
+ */
+export function roleEvent(
+  event: NormalizedEvent,
+  role: { roleName: string; roleArn?: string },
+  suffix: string,
+): NormalizedEvent {
+  return {
+    ...event,
+    eventId: `${event.eventId}-${suffix}`,
+    resources: {
+      roleName: role.roleName,
+      ...(role.roleArn ? { roleArn: role.roleArn } : {}),
+      ...(event.resources.policyArn ? { policyArn: event.resources.policyArn } : {}),
+    },
+  };
 }

@@ -7,18 +7,26 @@ export const EXEMPT_TAG = 'guardrail:exempt';
 export const EXEMPT_REASON_TAG = 'guardrail:exempt-reason';
 export const EXEMPT_UNTIL_TAG = 'guardrail:exempt-until';
 
-/** The mode a rule's findings get: rule default or per-rule config, capped by the global mode and the kill switch. */
+/**
+ * The mode a rule's findings get: rule default or per-rule config, capped by the global mode and the
+ * kill switch. In organization mode an account's override (`organization.modeOverrides`, see
+ * core/org.ts `accountCeiling`) takes the place of the global mode as the ceiling for that account.
+ */
 export function resolveMode(
   rule: Rule,
   config: GuardrailConfig,
   killSwitch: boolean,
+  accountCeiling?: { mode: Mode; reason: string },
 ): { mode: Mode; reason: string } {
   const override = config.rules[rule.id]?.mode;
   let mode: Mode = override ?? rule.defaultMode;
   let reason = override ? `config sets ${rule.id} to ${override}` : `rule default ${rule.defaultMode}`;
-  if (RANK[config.mode] < RANK[mode]) {
-    mode = config.mode;
-    reason = `${reason}, capped by global mode ${config.mode}`;
+  const ceiling = accountCeiling?.mode ?? config.mode;
+  if (RANK[ceiling] < RANK[mode]) {
+    mode = ceiling;
+    reason = accountCeiling
+      ? `${reason}, capped by ${accountCeiling.reason}`
+      : `${reason}, capped by global mode ${config.mode}`;
   }
   if (killSwitch && mode !== 'report') {
     mode = 'report';

@@ -1,6 +1,7 @@
 import type { LedgerRecord } from './ledger.ts';
 import type { AppliedStep } from './outcome.ts';
 import { canonicalJson } from './plan.ts';
+import { layerPolicyOf } from './rules/lambda-layer-public.ts';
 import { functionConfiguration, functionUrlConfigs, policyFor } from './snapshot.ts';
 import type { Finding, PlanStep, Snapshot } from './types.ts';
 
@@ -40,10 +41,26 @@ export function rollbackPlan(record: LedgerRecord): RollbackPlan {
       ...s.inverse,
       reason: `roll back ${s.operation} of execution ${record.executionName}`,
     };
+    const steps = [step];
+    // A new default policy version: after the old default is restored, the version the remediation
+    // created is deleted too (its id is known only from the apply), so the policy keeps its versions.
+    const created = (s.after as { VersionId?: unknown } | null | undefined)?.VersionId;
+    if (
+      s.operation === 'CreatePolicyVersion' &&
+      s.parameters['SetAsDefault'] === true &&
+      typeof created === 'string'
+    ) {
+      steps.push({
+        service: 'iam',
+        operation: 'DeletePolicyVersion',
+        parameters: { PolicyArn: s.parameters['PolicyArn'], VersionId: created },
+        reason: `roll back CreatePolicyVersion of execution ${record.executionName}: delete the version it created, ${created}`,
+      });
+    }
     findings.push({
       ruleId: s.ruleId,
       resourceArn: s.resourceArn,
-      plan: { steps: [step], preconditions: [] },
+      plan: { steps, preconditions: [] },
     });
   }
   const functionName = applied.map((s) => s.parameters['FunctionName']).find((n) => typeof n === 'string') as
@@ -97,9 +114,73 @@ export function rollbackDrift(record: LedgerRecord, fresh: Snapshot): string[] {
       }
     } else if (s.operation === 'UpdateFunctionConfiguration') {
       out.push(...environmentDrift(s, fresh));
+    } else if (s.operation === 'RemoveLayerVersionPermission') {
+      const sid = s.parameters['StatementId'];
+      const layer = `${String(s.parameters['LayerName'])}:${String(s.parameters['VersionNumber'])}`;
+      if (fresh.responses['GetLayerVersion'] === null) out.push(`layer version ${layer} no longer exists`);
+      else if (layerPolicyOf(fresh)?.statements.some((st) => st.Sid === sid))
+        out.push(
+          `statement ${String(sid)} of layer version ${layer} exists again; restoring it would conflict`,
+        );
+    } else if (s.service === 'iam' && fresh.responses['GetRole'] !== undefined) {
+      out.push(...roleDrift(s, fresh));
     }
   }
   return out;
+}
+
+/** A URL-encoded IAM document as JSON (undefined when absent or unreadable). */
+function iamJson(doc: unknown): unknown {
+  if (typeof doc !== 'string') return undefined;
+  try {
+    return JSON.parse(decodeURIComponent(doc));
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Execution-role steps (docs/iam-roles.md, "Rollback"): rollback restores the originals only while the
+ * role is as the remediation left it: each rewritten inline policy still holds the written document,
+ * each rewritten managed policy still has the created version as its default, each detached policy is
+ * still detached.
+ */
+function roleDrift(s: AppliedStep, fresh: Snapshot): string[] {
+  const r = fresh.responses;
+  const p = s.parameters;
+  if (!r['GetRole']) return [`the role ${String(p['RoleName'] ?? '')} no longer exists`.trim()];
+  switch (s.operation) {
+    case 'PutRolePolicy': {
+      const name = String(p['PolicyName']);
+      const now = iamJson((r[`GetRolePolicy:${name}`] as { PolicyDocument?: string } | null)?.PolicyDocument);
+      const written = (s.after as { PolicyDocument?: unknown } | null)?.PolicyDocument;
+      return canonicalJson(now ?? null) === canonicalJson(written ?? null)
+        ? []
+        : [`inline policy ${name} changed since the remediation wrote it`];
+    }
+    case 'CreatePolicyVersion': {
+      if (p['SetAsDefault'] !== true) return [];
+      const arn = String(p['PolicyArn']);
+      const now = (r[`GetPolicyVersion:${arn}`] as { PolicyVersion?: { VersionId?: string } } | null)
+        ?.PolicyVersion?.VersionId;
+      const created = (s.after as { VersionId?: string } | null)?.VersionId;
+      return now === created
+        ? []
+        : [
+            `the default version of ${arn} is ${now ?? 'unknown'} now, not ${created ?? 'the one the remediation created'}`,
+          ];
+    }
+    case 'DetachRolePolicy': {
+      const arn = String(p['PolicyArn']);
+      const attached = (
+        (r['ListAttachedRolePolicies'] as { AttachedPolicies?: { PolicyArn?: string }[] } | null)
+          ?.AttachedPolicies ?? []
+      ).some((a) => a.PolicyArn === arn);
+      return attached ? [`${arn} is attached again since the remediation`] : [];
+    }
+    default:
+      return [];
+  }
 }
 
 /**

@@ -51,7 +51,8 @@ export interface SyntheticEventInput {
 
 export function syntheticEvent(input: SyntheticEventInput): NormalizedEvent {
   const action = input.origin === 'sweep' ? SWEEP_ACTION : SCAN_ACTION;
-  const service = input.resources.functionName || input.resources.functionArn ? 'lambda' : 'iam';
+  const r = input.resources;
+  const service = r.functionName || r.functionArn || r.layerArn ? 'lambda' : 'iam';
   return {
     eventId: input.id,
     eventName: action,

@@ -187,12 +187,26 @@ export interface Finding {
 
 export type RuleResult =
   | { status: 'COMPLIANT' }
-  | { status: 'NOT_APPLICABLE'; reason: string }
+  | {
+      status: 'NOT_APPLICABLE';
+      reason: string;
+      /**
+       * The reason is about the account and region, not this resource (Amazon Inspector is not
+       * enabled): a scan report states it once, in its notices, not once per resource.
+       */
+      accountWide?: true;
+    }
   | { status: 'NON_COMPLIANT'; findings: RawFinding[] };
 
 /** What a rule returns: a finding before mode and exemptions are applied. */
 export type RawFinding = Pick<Finding, 'resourceArn' | 'summary' | 'evidence' | 'plan'> & {
   severity?: Severity;
+  /**
+   * The highest mode this finding may get, with why (e.g. an IAM rewrite without enough usage
+   * evidence stays `approve` even when the config asks for `auto`). evaluate() lowers the resolved
+   * mode to it and appends the reason; it never raises a mode.
+   */
+  modeCap?: { mode: Mode; reason: string };
 };
 
 export interface RuleContext {

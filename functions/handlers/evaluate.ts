@@ -1,6 +1,6 @@
 import * as z from 'zod/mini';
 import { evaluate } from '../core/evaluate.ts';
-import type { NormalizedEvent, Snapshot } from '../core/types.ts';
+import type { Finding, NormalizedEvent, Snapshot } from '../core/types.ts';
 import '../core/zod.ts';
 import { envDeps, type HandlerDeps, logger } from './deps.ts';
 import { eventSchema, isoTime, snapshotInput } from './schemas.ts';
@@ -12,6 +12,10 @@ const input = z.object({
   now: isoTime,
 });
 
+/** Whether the Prove state must run: a finding that may be applied rewrites an IAM policy (plan.proofs). */
+export const needsProof = (findings: readonly Finding[]) =>
+  findings.some((f) => !f.exempt && f.mode !== 'report' && !!f.plan.proofs?.length);
+
 export const makeEvaluate = (deps: () => HandlerDeps) => async (raw: unknown) => {
   const i = input.parse(raw);
   const result = evaluate({
@@ -21,12 +25,15 @@ export const makeEvaluate = (deps: () => HandlerDeps) => async (raw: unknown) =>
     now: i.now,
     killSwitch: i.killSwitch,
   });
+  // The state machine proves IAM rewrites (Prove) before it routes on them.
+  const out = { ...result, needsProof: needsProof(result.findings) };
   logger.info('evaluated', {
     eventId: i.event.eventId,
     route: result.route,
     findings: result.findings.map((f) => ({ ruleId: f.ruleId, mode: f.mode, exempt: f.exempt })),
+    needsProof: out.needsProof,
   });
-  return result;
+  return out;
 };
 
 export const handler = makeEvaluate(envDeps);

@@ -2,10 +2,10 @@ import * as z from 'zod/mini';
 import { remediateStep } from '../aws/workflow.ts';
 import { normalizeApproval } from '../core/approval.ts';
 import type { Evaluation } from '../core/evaluate.ts';
-import type { NormalizedEvent } from '../core/types.ts';
+import type { NormalizedEvent, Snapshot } from '../core/types.ts';
 import '../core/zod.ts';
 import { envDeps, type HandlerDeps, logger } from './deps.ts';
-import { evaluationSchema, eventSchema, isoTime } from './schemas.ts';
+import { evaluationSchema, eventSchema, isoTime, snapshotInput } from './schemas.ts';
 
 const input = z.object({
   event: eventSchema,
@@ -13,6 +13,8 @@ const input = z.object({
   now: isoTime,
   /** After RequestApproval: the decision (approved, rejected Pass, or expired). Absent on the auto route. */
   approval: z.optional(z.looseObject({ decision: z.enum(['approved', 'rejected', 'expired']) })),
+  /** The evaluated (redacted) snapshot: an execution role is re-read against its evidence. */
+  snapshot: z.optional(snapshotInput),
 });
 
 export const makeRemediate = (deps: () => HandlerDeps) => async (raw: unknown) => {
@@ -23,6 +25,7 @@ export const makeRemediate = (deps: () => HandlerDeps) => async (raw: unknown) =
     evaluation: i.evaluation as unknown as Evaluation,
     now: i.now,
     ...(approval ? { approval } : {}),
+    ...(i.snapshot ? { snapshot: i.snapshot as Snapshot } : {}),
   });
   logger.info('remediation', {
     eventId: i.event.eventId,

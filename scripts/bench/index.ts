@@ -13,6 +13,8 @@ import {
 import { startEmulator } from '../local/emulator.ts';
 import { LocalGuardrail } from '../local/runtime.ts';
 import { DEMO_REGION, lambdaEvent, PUBLIC_URL_PERMISSIONS, seedFunction } from '../local/seed.ts';
+import { benchIam } from './iam.ts';
+import { benchOrgScan } from './org-scan.ts';
 import { benchScan } from './scan.ts';
 import { benchSecrets } from './secrets.ts';
 
@@ -123,4 +125,6 @@ async function perEvent() {
 await bundles();
 await perEvent();
 await benchSecrets();
+await benchIam();
 if (!process.argv.includes('--no-scan')) await benchScan();
+if (!process.argv.includes('--no-scan')) await benchOrgScan();

@@ -1,5 +1,9 @@
 import { relative } from 'node:path';
-import { GetFunctionUrlConfigCommand, GetPolicyCommand } from '@aws-sdk/client-lambda';
+import {
+  GetFunctionUrlConfigCommand,
+  GetLayerVersionPolicyCommand,
+  GetPolicyCommand,
+} from '@aws-sdk/client-lambda';
 import type { EmailMessage } from '../../functions/core/approval-render.ts';
 import type { LedgerRecord } from '../../functions/core/ledger.ts';
 import { parsePolicyDocument } from '../../functions/core/policy.ts';
@@ -14,6 +18,7 @@ import {
   lambdaEvent,
   PUBLIC_URL_PERMISSIONS,
   seedFunction,
+  seedLayer,
 } from './seed.ts';
 
 /**
@@ -183,6 +188,57 @@ async function approvalScenario(io: Io, endpoint: string, autoApprove: boolean):
   }
 }
 
+/** The statement ids of a layer version's policy (empty when it has none). */
+async function layerSids(endpoint: string, layer: string, version: number): Promise<string[]> {
+  const { lambda } = emulatorClients(endpoint);
+  try {
+    const r = await lambda.send(
+      new GetLayerVersionPolicyCommand({ LayerName: layer, VersionNumber: version }),
+    );
+    return parsePolicyDocument(r.Policy ?? '{}').Statement.map((st) => st.Sid ?? '?');
+  } catch {
+    return [];
+  }
+}
+
+/** LAMBDA.LAYER.PUBLIC (auto): a layer version shared with every AWS account is unshared; the org grant stays. */
+async function layerScenario(io: Io, endpoint: string, guardrail: LocalGuardrail): Promise<void> {
+  io.out('\n== Scenario 5: a layer version shared with every AWS account ==');
+  const layer = 'shared-utils';
+  const { version } = await seedLayer(endpoint, {
+    name: layer,
+    permissions: [
+      {
+        StatementId: 'org-accounts',
+        Action: 'lambda:GetLayerVersion',
+        Principal: '*',
+        OrganizationId: 'o-a1b2c3d4e5',
+      },
+      { StatementId: 'everyone', Action: 'lambda:GetLayerVersion', Principal: '*' },
+    ],
+  });
+  io.out(
+    `seeded layer ${layer}:${version}; statements ${(await layerSids(endpoint, layer, version)).join(', ')}`,
+  );
+  const event = lambdaEvent('AddLayerVersionPermission20181031', {
+    layerName: layer,
+    versionNumber: version,
+    statementId: 'everyone',
+    action: 'lambda:GetLayerVersion',
+    principal: '*',
+  });
+  const r = await guardrail.ingest(event);
+  io.out(`event AddLayerVersionPermission20181031 -> ingest: ${r.status}`);
+  if (r.status === 'started') {
+    const exec = guardrail.executions.get(r.executionName!);
+    io.out(`  execution ${r.executionName}: ${exec?.status}, states ${exec?.states.join(' > ')}`);
+    printRecord(io, await guardrail.ledgerRecord(r.executionName!));
+  }
+  io.out(
+    `after: statements ${(await layerSids(endpoint, layer, version)).join(', ')} (the organization grant stays)`,
+  );
+}
+
 export async function runDemo(argv: string[], io: Io): Promise<number> {
   if (argv.some((a) => a !== '--approve')) {
     io.err(`guardrail: demo takes no options except --approve (got ${argv.join(' ')})`);
@@ -284,6 +340,8 @@ export async function runDemo(argv: string[], io: Io): Promise<number> {
     };
     const br = await guardrail.ingest(bad);
     io.out(`malformed event -> ingest: ${br.status} (${'reason' in br ? br.reason : ''})`);
+
+    await layerScenario(io, endpoint, guardrail);
 
     await secretsScenario(io, endpoint);
 

@@ -19,6 +19,15 @@ moto at start-up, and each patch says which AWS behaviour it restores. The integ
    configuration or code update, and rejects a stale one with PreconditionFailedException (412).
 6. ListFunctions: moto returns every function in one response; AWS returns at most 50 per page
    (fewer with MaxItems) with a NextMarker, so a caller that does not paginate misses functions.
+7. STS AssumeRole: moto lets any caller assume any role, even one that does not exist; AWS requires
+   the role to exist and its trust policy to allow the caller (principal, sts:ExternalId,
+   aws:PrincipalOrgID).
+8. AddLayerVersionPermission with OrganizationId: moto stores it as a top-level statement field
+   (`"OrganizationId": "o-..."`), which makes an organization-only grant look public; AWS stores
+   the condition `{"StringEquals": {"aws:PrincipalOrgID": "o-..."}}`. Pinned by
+   test/integration/layer.test.ts.
+9. UpdateFunctionConfiguration with TracingConfig: moto ignores it (the function keeps PassThrough);
+   AWS sets the mode (LAMBDA.TRACING's plan). Pinned by test/integration/checklist-b.test.ts.
 
 Imported by the emulator bootstrap in scripts/local/emulator.ts.
 """
@@ -36,6 +45,7 @@ _orig_del = _Policy.del_statement
 
 
 def _decode_policy(self, obj):
+    org_id = obj.pop("OrganizationId", None)
     auth_type = obj.pop("FunctionUrlAuthType", None)
     via_url = obj.pop("InvokedViaFunctionUrl", None)
     principal = obj.get("Principal")
@@ -50,6 +60,8 @@ def _decode_policy(self, obj):
     if via_url is not None:
         value = "true" if via_url in (True, "true", "True") else "false"
         statement.setdefault("Condition", {}).setdefault("Bool", {})["lambda:InvokedViaFunctionUrl"] = value
+    if org_id is not None:
+        statement.setdefault("Condition", {}).setdefault("StringEquals", {})["aws:PrincipalOrgID"] = org_id
     return result
 
 
@@ -134,3 +146,116 @@ def _update_function_code(self, updated_spec):
 _Function.get_configuration = _get_configuration
 _Function.update_configuration = _update_configuration
 _Function.update_function_code = _update_function_code
+
+
+# 7. STS AssumeRole: moto lets anyone assume any role, even one that does not exist ("the role does
+#    not need to exist"). AWS answers AccessDenied unless the role exists and its trust policy allows
+#    the caller: no Deny matches, and an Allow of sts:AssumeRole names the caller (its role or user
+#    ARN, its account, or "*") with every condition met. Conditions understood here: StringEquals on
+#    sts:ExternalId and aws:PrincipalOrgID (the caller's organization in the Organizations backend);
+#    any other condition is treated as not met (fail closed). The caller's identity policy is not
+#    checked (moto evaluates no IAM policies).
+import json  # noqa: E402
+from urllib.parse import unquote  # noqa: E402
+
+from moto.iam.models import iam_backends  # noqa: E402
+from moto.organizations.models import organizations_backends  # noqa: E402
+from moto.sts import responses as sts_responses  # noqa: E402
+from moto.sts.exceptions import STSClientError  # noqa: E402
+
+_orig_assume_role = sts_responses.TokenResponse.assume_role
+
+
+def _as_list(value):
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
+
+
+def _org_of(account_id):
+    for backends in organizations_backends.values():
+        for backend in backends.values():
+            if backend.org and any(a.id == account_id for a in backend.accounts):
+                return backend.org.id
+    return None
+
+
+def _caller_principals(arn, account_id):
+    names = {arn, account_id, f"arn:aws:iam::{account_id}:root"}
+    m = re.fullmatch(r"arn:aws:sts::(\d{12}):assumed-role/([^/]+)/.+", arn)
+    if m:
+        names.add(f"arn:aws:iam::{m.group(1)}:role/{m.group(2)}")
+    return names
+
+
+def _statement_matches(statement, caller, account_id, external_id):
+    actions = _as_list(statement.get("Action"))
+    if not any(a in ("sts:AssumeRole", "sts:*", "*") for a in actions):
+        return False
+    principal = statement.get("Principal")
+    aws = _as_list(principal.get("AWS")) if isinstance(principal, dict) else _as_list(principal)
+    if "*" not in aws and not (set(aws) & caller):
+        return False
+    for operator, block in (statement.get("Condition") or {}).items():
+        for key, wanted in block.items():
+            if operator != "StringEquals":
+                return False
+            if key.lower() == "sts:externalid":
+                actual = external_id
+            elif key.lower() == "aws:principalorgid":
+                actual = _org_of(account_id)
+            else:
+                return False
+            if actual is None or actual not in _as_list(wanted):
+                return False
+    return True
+
+
+def _assume_role(self):
+    role_arn = self._get_param("RoleArn") or ""
+    external_id = self._get_param("ExternalId")
+    _, caller_arn, caller_account = self.backend.get_caller_identity(self.get_access_key(), self.region)
+    denied = STSClientError(
+        "AccessDenied",
+        f"User: {caller_arn} is not authorized to perform: sts:AssumeRole on resource: {role_arn}",
+    )
+    m = re.fullmatch(r"arn:aws:iam::(\d{12}):role/(?:.*/)?([^/]+)", role_arn)
+    if not m:
+        raise denied
+    role = next(
+        (r for r in iam_backends[m.group(1)]["aws"].roles.values() if r.name == m.group(2)),
+        None,
+    )
+    if role is None:
+        raise denied
+    doc = role.assume_role_policy_document
+    try:
+        trust = json.loads(doc if doc.lstrip().startswith("{") else unquote(doc))
+    except ValueError:
+        raise denied
+    caller = _caller_principals(caller_arn, caller_account)
+    statements = _as_list(trust.get("Statement"))
+    matching = [s for s in statements if _statement_matches(s, caller, caller_account, external_id)]
+    if any(s.get("Effect") == "Deny" for s in matching) or not any(s.get("Effect") == "Allow" for s in matching):
+        raise denied
+    return _orig_assume_role(self)
+
+
+sts_responses.TokenResponse.assume_role = _assume_role
+
+
+# 9. UpdateFunctionConfiguration with TracingConfig sets the tracing mode, as on AWS.
+_update_configuration_with_revision = _Function.update_configuration
+
+
+def _update_configuration_with_tracing(self, config_updates):
+    tracing = config_updates.get("TracingConfig")
+    result = _update_configuration_with_revision(self, config_updates)
+    if isinstance(tracing, dict) and tracing.get("Mode") in ("Active", "PassThrough"):
+        self.tracing_config = {"Mode": tracing["Mode"]}
+        if isinstance(result, dict):
+            result["TracingConfig"] = dict(self.tracing_config)
+    return result
+
+
+_Function.update_configuration = _update_configuration_with_tracing

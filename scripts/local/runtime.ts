@@ -17,6 +17,7 @@ import { makeCollect } from '../../functions/handlers/collect.ts';
 import { type HandlerDeps, logger } from '../../functions/handlers/deps.ts';
 import { makeEvaluate } from '../../functions/handlers/evaluate.ts';
 import { makeIngest } from '../../functions/handlers/ingest.ts';
+import { makeProve } from '../../functions/handlers/prove.ts';
 import { makeRecord } from '../../functions/handlers/record.ts';
 import { makeRemediate } from '../../functions/handlers/remediate.ts';
 import { makeRequestApproval } from '../../functions/handlers/request-approval.ts';
@@ -291,6 +292,8 @@ export class LocalGuardrail {
     return {
       Collect: makeCollect(d),
       Evaluate: makeEvaluate(d),
+      // Locally Access Analyzer is unavailable (moto has none): every proof is UNAVAILABLE -> approval.
+      Prove: makeProve(d),
       Remediate: makeRemediate(d),
       RequestApproval: (input) => this.requestApproval(input),
       ApprovalExpired: makeRequestApproval(d),

@@ -1,4 +1,4 @@
-import { CreateRoleCommand, IAMClient } from '@aws-sdk/client-iam';
+import { CreateRoleCommand, GetRoleCommand, IAMClient } from '@aws-sdk/client-iam';
 import {
   AddPermissionCommand,
   CreateFunctionCommand,
@@ -24,6 +24,13 @@ import {
  * R roles in parallel, within a time limit.
  */
 
+/** Credentials of an emulated account (e.g. from AssumeRole of OrganizationAccountAccessRole). */
+export interface EmulatorCredentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken?: string;
+}
+
 const TRUST = JSON.stringify({
   Version: '2012-10-17',
   Statement: [{ Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' }],
@@ -33,8 +40,13 @@ export async function createRoles(
   endpoint: string,
   names: readonly string[],
   concurrency = 8,
+  /** Another emulated account's credentials (organization tests); default: the demo account. */
+  credentials?: EmulatorCredentials,
 ): Promise<string[]> {
-  const iam = new IAMClient(emulatorClientConfig(endpoint, DEMO_REGION));
+  const iam = new IAMClient({
+    ...emulatorClientConfig(endpoint, DEMO_REGION),
+    ...(credentials ? { credentials } : {}),
+  });
   try {
     return await mapLimit(names, concurrency, async (RoleName) => {
       try {
@@ -42,7 +54,7 @@ export async function createRoles(
         return r.Role!.Arn!;
       } catch (err) {
         if (/EntityAlreadyExists/.test((err as Error).name))
-          return `arn:aws:iam::${DEMO_ACCOUNT}:role/${RoleName}`;
+          return (await iam.send(new GetRoleCommand({ RoleName }))).Role!.Arn!;
         throw err;
       }
     });
@@ -64,6 +76,13 @@ export const RESTRICTED_PERMISSION = {
   Principal: 's3.amazonaws.com',
   SourceArn: 'arn:aws:s3:::orders-uploads',
   SourceAccount: DEMO_ACCOUNT,
+};
+
+/** A service principal with no source condition: LAMBDA.POLICY.CONFUSED_DEPUTY. */
+export const CONFUSED_DEPUTY_PERMISSION = {
+  StatementId: 'any-event-bus',
+  Action: 'lambda:InvokeFunction',
+  Principal: 'events.amazonaws.com',
 };
 
 export interface SeededFunction {
@@ -116,12 +135,24 @@ export async function seedMixedAccount(
       expect: ['LAMBDA.URL.CORS'],
     },
     { name: `${p}-policy-public`, permissions: [BACKDOOR_PERMISSION], expect: ['LAMBDA.POLICY.PUBLIC'] },
-    { name: `${p}-policy-restricted`, permissions: [RESTRICTED_PERMISSION], expect: [] },
+    {
+      // S3 invokes asynchronously: with an on-failure destination the restricted statement is compliant.
+      name: `${p}-policy-restricted`,
+      permissions: [RESTRICTED_PERMISSION],
+      onFailureDestination: `arn:aws:sqs:${DEMO_REGION}:${DEMO_ACCOUNT}:${p}-failed-events`,
+      expect: [],
+    },
     {
       name: `${p}-both`,
       url: { authType: 'NONE', cors: { AllowOrigins: ['https://shop.example.com'] } },
       permissions: [...PUBLIC_URL_PERMISSIONS, BACKDOOR_PERMISSION, RESTRICTED_PERMISSION],
-      expect: ['LAMBDA.URL.PUBLIC', 'LAMBDA.POLICY.PUBLIC'],
+      expect: ['LAMBDA.URL.PUBLIC', 'LAMBDA.POLICY.PUBLIC', 'LAMBDA.ASYNC.NO_FAILURE_DESTINATION'],
+    },
+    {
+      // EventBridge may invoke for any account (no SourceArn/SourceAccount), and its failed events are dropped.
+      name: `${p}-confused-deputy`,
+      permissions: [CONFUSED_DEPUTY_PERMISSION],
+      expect: ['LAMBDA.POLICY.CONFUSED_DEPUTY', 'LAMBDA.ASYNC.NO_FAILURE_DESTINATION'],
     },
     {
       name: `${p}-exempt`,
@@ -175,7 +206,15 @@ export interface BulkAccount {
  */
 export async function seedBulkAccount(
   endpoint: string,
-  opts: { prefix: string; functions: number; roles: number; concurrency?: number; deadlineMs?: number },
+  opts: {
+    prefix: string;
+    functions: number;
+    roles: number;
+    concurrency?: number;
+    deadlineMs?: number;
+    /** Another emulated account's credentials (organization tests and benchmark). */
+    credentials?: EmulatorCredentials;
+  },
 ): Promise<BulkAccount> {
   const started = Date.now();
   const deadline = started + (opts.deadlineMs ?? 10 * 60_000);
@@ -183,8 +222,12 @@ export async function seedBulkAccount(
     endpoint,
     Array.from({ length: opts.roles }, (_, i) => `${opts.prefix}-role-${String(i).padStart(4, '0')}`),
     opts.concurrency ?? 16,
+    opts.credentials,
   );
-  const lambda = new LambdaClient(emulatorClientConfig(endpoint, DEMO_REGION));
+  const lambda = new LambdaClient({
+    ...emulatorClientConfig(endpoint, DEMO_REGION),
+    ...(opts.credentials ? { credentials: opts.credentials } : {}),
+  });
   let truncated = false;
   let publicFunctions = 0;
   try {

@@ -1,11 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { CreateRoleCommand, IAMClient } from '@aws-sdk/client-iam';
 import {
+  AddLayerVersionPermissionCommand,
+  type AddLayerVersionPermissionCommandInput,
   AddPermissionCommand,
   type AddPermissionCommandInput,
   CreateFunctionCommand,
   CreateFunctionUrlConfigCommand,
   LambdaClient,
+  PublishLayerVersionCommand,
+  PutFunctionEventInvokeConfigCommand,
   TagResourceCommand,
 } from '@aws-sdk/client-lambda';
 import { emulatorClientConfig } from './emulator.ts';
@@ -64,6 +68,8 @@ export interface SeedFunctionOptions {
   environment?: Record<string, string>;
   url?: { authType: 'NONE' | 'AWS_IAM'; cors?: Record<string, unknown> };
   permissions?: Omit<AddPermissionCommandInput, 'FunctionName'>[];
+  /** An on-failure destination for asynchronous invocations (PutFunctionEventInvokeConfig). */
+  onFailureDestination?: string;
 }
 
 export async function seedFunction(endpoint: string, opts: SeedFunctionOptions): Promise<string> {
@@ -92,7 +98,41 @@ export async function seedFunction(endpoint: string, opts: SeedFunctionOptions):
   }
   for (const p of opts.permissions ?? [])
     await lambda.send(new AddPermissionCommand({ FunctionName: opts.name, ...p }));
+  if (opts.onFailureDestination) {
+    await lambda.send(
+      new PutFunctionEventInvokeConfigCommand({
+        FunctionName: opts.name,
+        DestinationConfig: { OnFailure: { Destination: opts.onFailureDestination } },
+      }),
+    );
+  }
   return fn.FunctionArn!;
+}
+
+/**
+ * Publishes a layer version and adds the given permissions to it (Principal `*`: every AWS account;
+ * with OrganizationId: one organization; an account id: that account). Returns the version ARN.
+ */
+export async function seedLayer(
+  endpoint: string,
+  opts: {
+    name: string;
+    permissions?: Omit<AddLayerVersionPermissionCommandInput, 'LayerName' | 'VersionNumber'>[];
+  },
+): Promise<{ arn: string; version: number }> {
+  const { lambda } = emulatorClients(endpoint);
+  const v = await lambda.send(
+    new PublishLayerVersionCommand({
+      LayerName: opts.name,
+      Content: { ZipFile: ZIP },
+      CompatibleRuntimes: ['nodejs24.x'],
+    }),
+  );
+  for (const p of opts.permissions ?? [])
+    await lambda.send(
+      new AddLayerVersionPermissionCommand({ LayerName: opts.name, VersionNumber: v.Version!, ...p }),
+    );
+  return { arn: v.LayerVersionArn!, version: v.Version! };
 }
 
 /** The two statements the console adds for a public URL (required since October 2025). */

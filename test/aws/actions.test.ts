@@ -1,6 +1,14 @@
-import { IAMClient } from '@aws-sdk/client-iam';
+import { CloudWatchLogsClient, GetDataProtectionPolicyCommand } from '@aws-sdk/client-cloudwatch-logs';
+import { DescribeSecurityGroupsCommand, EC2Client } from '@aws-sdk/client-ec2';
+import { IAMClient, ListAttachedRolePoliciesCommand } from '@aws-sdk/client-iam';
+import {
+  BatchGetAccountStatusCommand,
+  Inspector2Client,
+  ListFindingsCommand,
+} from '@aws-sdk/client-inspector2';
 import {
   GetFunctionConfigurationCommand,
+  GetFunctionEventInvokeConfigCommand,
   GetFunctionUrlConfigCommand,
   GetPolicyCommand,
   LambdaClient,
@@ -44,7 +52,10 @@ import {
 const lambda = mockClient(LambdaClient);
 const secrets = mockClient(SecretsManagerClient);
 const iam = mockClient(IAMClient);
-const MOCKS = { lambda, secretsmanager: secrets, iam };
+const ec2 = mockClient(EC2Client);
+const logs = mockClient(CloudWatchLogsClient);
+const inspector = mockClient(Inspector2Client);
+const MOCKS = { lambda, secretsmanager: secrets, iam, ec2, logs, inspector2: inspector };
 afterAll(() => {
   for (const m of Object.values(MOCKS)) m.restore();
 });
@@ -118,6 +129,63 @@ const CORPUS: Record<string, Snapshot> = {
       TABLE_NAME: 'orders',
     },
   }),
+  'EventBridge and SNS may invoke for any account': functionSnapshot({
+    urls: [],
+    policies: {
+      '': {
+        statements: [
+          serviceStatement('bus', 'events.amazonaws.com'),
+          serviceStatement('topic', 'sns.amazonaws.com', { ArnLike: { 'AWS:SourceArn': '*' } }),
+        ],
+      },
+    },
+  }),
+  'layer version shared with every account': {
+    account: ACCOUNT,
+    region: REGION,
+    responses: {
+      GetLayerVersion: {
+        LayerArn: `arn:aws:lambda:${REGION}:${ACCOUNT}:layer:shared`,
+        LayerVersionArn: `arn:aws:lambda:${REGION}:${ACCOUNT}:layer:shared:2`,
+        Version: 2,
+      },
+      GetLayerVersionPolicy: {
+        Policy: JSON.stringify({
+          Version: '2012-10-17',
+          Id: 'default',
+          Statement: [{ Sid: 'public', Effect: 'Allow', Principal: '*', Action: 'lambda:GetLayerVersion' }],
+        }),
+        RevisionId: 'layer-rev',
+      },
+    },
+  },
+  // LAMBDA.LOGS.UNMASKED: no data protection policy (inverse: delete), and one that masks part (inverse: put back).
+  'log group without a data protection policy': withResponses(functionSnapshot({ urls: [] }), {
+    GetDataProtectionPolicy: { logGroupIdentifier: `/aws/lambda/${FUNCTION_NAME}` },
+  }),
+  'log group masking only AWS secret keys': withResponses(functionSnapshot({ urls: [] }), {
+    GetDataProtectionPolicy: {
+      logGroupIdentifier: `/aws/lambda/${FUNCTION_NAME}`,
+      policyDocument: JSON.stringify({
+        Name: 'p',
+        Version: '2021-06-01',
+        Statement: [
+          {
+            DataIdentifier: ['arn:aws:dataprotection::aws:data-identifier/AwsSecretKey'],
+            Operation: { Audit: { FindingsDestination: {} } },
+          },
+          {
+            DataIdentifier: ['arn:aws:dataprotection::aws:data-identifier/AwsSecretKey'],
+            Operation: { Deidentify: { MaskConfig: {} } },
+          },
+        ],
+      }),
+    },
+  }),
+  // LAMBDA.TRACING (enabled in CONFIGS): attach the X-Ray policy, then Active.
+  'tracing off, no X-Ray policy on the role': withResponses(functionSnapshot({ urls: [] }), {
+    [`ListAttachedRolePolicies:${FUNCTION_NAME}-role`]: { AttachedPolicies: [] },
+  }),
   'CORS any origin with credentials on an alias URL': functionSnapshot({
     aliases: ['live'],
     urls: [
@@ -131,6 +199,11 @@ const CORPUS: Record<string, Snapshot> = {
   }),
 };
 
+function withResponses(s: Snapshot, responses: Record<string, unknown>): Snapshot {
+  Object.assign(s.responses, responses);
+  return s;
+}
+
 /**
  * Report-only rules: their findings carry the exact remediation as text, never a plan step, so they
  * need no write action (and the corpus must show that they plan nothing).
@@ -139,7 +212,9 @@ const REPORT_ONLY = new Set([
   'LAMBDA.LAYER.UNTRUSTED',
   'LAMBDA.VPC.REQUIRED',
   'LAMBDA.RUNTIME.DEPRECATED',
-  'LAMBDA.TRACING',
+  'LAMBDA.ASYNC.NO_FAILURE_DESTINATION',
+  'LAMBDA.VPC.EGRESS',
+  'LAMBDA.VULNERABLE',
 ]);
 
 /** Configurations whose plans differ: a customer-managed key and the extension layer change the steps. */
@@ -155,6 +230,8 @@ const CONFIGS = [
   }),
   // LAMBDA.URL.CORS plans only with allowed origins configured.
   parseConfig({ allowedCorsOrigins: ['https://app.example.com'] }),
+  // LAMBDA.TRACING is opt-in.
+  parseConfig({ rules: { 'LAMBDA.TRACING': { enabled: true } } }),
 ];
 
 function planSteps(): { where: string; ruleId: string; step: Omit<PlanStep, 'inverse'> }[] {
@@ -245,13 +322,44 @@ describe('read actions', () => {
       return { ...META, ...(v as object) };
     });
     lambda.on(GetFunctionUrlConfigCommand).rejects(notFound());
+    lambda.on(GetFunctionEventInvokeConfigCommand).rejects(notFound());
+    // Context reads (functions/aws/collect-context.ts): a VPC function, Inspector enabled, tracing off.
+    ec2.on(DescribeSecurityGroupsCommand).resolves({ SecurityGroups: [] });
+    logs.on(GetDataProtectionPolicyCommand).resolves({ logGroupIdentifier: `/aws/lambda/${FUNCTION_NAME}` });
+    inspector.on(BatchGetAccountStatusCommand).resolves({
+      accounts: [
+        {
+          accountId: ACCOUNT,
+          state: { status: 'ENABLED' },
+          resourceState: {
+            ec2: { status: 'DISABLED' },
+            ecr: { status: 'DISABLED' },
+            lambda: { status: 'ENABLED' },
+          },
+        },
+      ],
+      failedAccounts: [],
+      // The SDK model also requires errorCode/errorMessage on each State; the collector reads only status.
+    } as never);
+    inspector.on(ListFindingsCommand).resolves({ findings: [] });
+    iam.on(ListAttachedRolePoliciesCommand).resolves({ AttachedPolicies: [] });
   }
 
-  const target = { account: ACCOUNT, region: REGION, functionName: FUNCTION_NAME, qualifier: '3' };
+  const target = {
+    account: ACCOUNT,
+    region: REGION,
+    functionName: FUNCTION_NAME,
+    qualifier: '3',
+    attachedRolePolicies: true,
+  };
 
   async function collectedActions(fallback: boolean) {
-    lambda.reset();
-    serve(CORPUS['everything at once']);
+    for (const m of Object.values(MOCKS)) m.reset();
+    const s = structuredClone(CORPUS['everything at once']);
+    Object.assign(s.responses['GetFunctionConfiguration'] as object, {
+      VpcConfig: { SubnetIds: ['subnet-1'], SecurityGroupIds: ['sg-1'], VpcId: 'vpc-1' },
+    });
+    serve(s);
     if (fallback) {
       lambda
         .on(ListFunctionUrlConfigsCommand)

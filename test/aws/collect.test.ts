@@ -1,5 +1,6 @@
 import {
   GetFunctionConfigurationCommand,
+  GetFunctionEventInvokeConfigCommand,
   GetFunctionUrlConfigCommand,
   GetPolicyCommand,
   LambdaClient,
@@ -110,7 +111,21 @@ function serveFunction() {
     if (input.Qualifier === 'live') return { ...META, ...policy(publicUrlPair('live'), 'rev-live') };
     return { ...META, ...policy([publicInvokeStatement('backdoor')], 'rev-latest') };
   });
+  // Only the alias `live` has an event invoke config; AWS answers ResourceNotFoundException otherwise.
+  answer(GetFunctionEventInvokeConfigCommand, (input: { Qualifier?: string }) => {
+    if (input.Qualifier !== 'live') throw notFound(`The function doesn't have an EventInvokeConfig`);
+    return { ...META, ...INVOKE_CONFIG };
+  });
 }
+
+const INVOKE_CONFIG = {
+  FunctionArn: `${functionArn()}:live`,
+  MaximumRetryAttempts: 1,
+  DestinationConfig: {
+    OnSuccess: {},
+    OnFailure: { Destination: 'arn:aws:sqs:us-east-1:123456789012:failed' },
+  },
+};
 
 beforeAll(() => logger.setLogLevel('SILENT'));
 afterAll(() => {
@@ -148,6 +163,11 @@ describe('collectFunction: the calls it makes', () => {
       { FunctionName: FUNCTION_NAME, Qualifier: 'beta' },
     ]);
     expect(lambda).not.toHaveReceivedCommand(GetFunctionUrlConfigCommand);
+    expect(inputsOf(GetFunctionEventInvokeConfigCommand)).toEqual([
+      { FunctionName: FUNCTION_NAME },
+      { FunctionName: FUNCTION_NAME, Qualifier: 'live' },
+      { FunctionName: FUNCTION_NAME, Qualifier: 'beta' },
+    ]);
 
     expect(s).toEqual({
       account: ACCOUNT,
@@ -162,6 +182,10 @@ describe('collectFunction: the calls it makes', () => {
         'GetPolicy:live': policy(publicUrlPair('live'), 'rev-live'),
         // Read, and there is no policy: null (a missing key would mean "not read").
         'GetPolicy:beta': null,
+        // Not configured: null, like a missing policy.
+        GetFunctionEventInvokeConfig: null,
+        'GetFunctionEventInvokeConfig:live': INVOKE_CONFIG,
+        'GetFunctionEventInvokeConfig:beta': null,
       },
     });
     expect(JSON.stringify(s)).not.toContain('$metadata');

@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import {
   AddPermissionCommand,
   GetFunctionConfigurationCommand,
+  GetFunctionEventInvokeConfigCommand,
   GetPolicyCommand,
   LambdaClient,
   ListAliasesCommand,
@@ -100,6 +101,11 @@ function serve(s: Snapshot) {
   lambda.on(GetPolicyCommand).callsFake(async (input: { Qualifier?: string }) => {
     const v = state.r[keyFor('GetPolicy', input.Qualifier)];
     if (!v) throw notFound('Policy');
+    return copy(v);
+  });
+  lambda.on(GetFunctionEventInvokeConfigCommand).callsFake(async (input: { Qualifier?: string }) => {
+    const v = state.r[keyFor('GetFunctionEventInvokeConfig', input.Qualifier)];
+    if (!v) throw notFound('EventInvokeConfig');
     return copy(v);
   });
   lambda.on(UpdateFunctionUrlConfigCommand).callsFake(async (input: Body) => {
@@ -244,6 +250,8 @@ describe('report mode writes nothing', () => {
     expect(evaluation.findings.map((f: Body) => [f.ruleId, f.mode])).toEqual([
       ['LAMBDA.URL.PUBLIC', 'report'],
       ['LAMBDA.POLICY.PUBLIC', 'report'],
+      // S3 invokes asynchronously and this function has no failure destination (report-only rule).
+      ['LAMBDA.ASYNC.NO_FAILURE_DESTINATION', 'report'],
     ]);
     // The plan is still there: report mode shows exactly what enforcement would do.
     expect(evaluation.findings[0].plan.steps.map((s: Body) => s.operation)).toEqual([
@@ -301,6 +309,7 @@ describe('auto mode applies the plan exactly', () => {
       'ListAliases',
       'ListFunctionUrlConfigs',
       'GetPolicy',
+      'GetFunctionEventInvokeConfig',
       // the plan
       'UpdateFunctionUrlConfig',
       'GetPolicy',

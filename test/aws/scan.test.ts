@@ -2,12 +2,14 @@ import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import {
   GetFunctionConfigurationCommand,
+  GetFunctionEventInvokeConfigCommand,
   GetFunctionUrlConfigCommand,
   GetPolicyCommand,
   LambdaClient,
   ListAliasesCommand,
   ListFunctionsCommand,
   ListFunctionUrlConfigsCommand,
+  ListLayersCommand,
   ListTagsCommand,
   ResourceNotFoundException,
 } from '@aws-sdk/client-lambda';
@@ -118,6 +120,9 @@ function mockAccount() {
     return { Tags: {} };
   });
   lambda.on(ListAliasesCommand).resolves({ Aliases: [] });
+  // No event invoke configs and no layers (test/aws/layer.test.ts scans layers).
+  lambda.on(GetFunctionEventInvokeConfigCommand).rejects(notFound());
+  lambda.on(ListLayersCommand).resolves({ Layers: [] });
   lambda.on(ListFunctionUrlConfigsCommand).callsFake(({ FunctionName }) => ({
     FunctionUrlConfigs:
       FunctionName === 'fn-public'
@@ -322,7 +327,11 @@ describe('dry run by construction', () => {
   it('makes only List/Get calls', async () => {
     const clients = createClients({ maxAttempts: 1 });
     await scanAccount({ clients, regions: [REGION], now: () => NOW });
-    for (const op of clients.calls.keys()) expect(op).toMatch(/^(lambda|sts):(List|Get)[A-Za-z]+$/);
+    // Lambda and STS, plus the context reads of functions/aws/collect-context.ts (EC2, Logs, Inspector, IAM).
+    for (const op of clients.calls.keys())
+      expect(op).toMatch(
+        /^(lambda|sts|ec2|cloudwatchlogs|inspector2|iam):(List|Get|Describe|BatchGet)[A-Za-z]+$/,
+      );
   });
 
   it('functions/aws/scan.ts never loads the executor or any other writer', () => {

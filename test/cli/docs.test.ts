@@ -5,6 +5,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   GetFunctionConfigurationCommand,
+  GetFunctionEventInvokeConfigCommand,
   GetPolicyCommand,
   LambdaClient,
   ListAliasesCommand,
@@ -95,7 +96,7 @@ describe('docs/snapshot.md', () => {
       const s = parseSnapshot(exampleJson(label));
       for (const key of Object.keys(s.responses)) {
         expect(key).toMatch(
-          /^(GetFunctionConfiguration|ListTags|ListAliases|ListFunctionUrlConfigs|GetPolicy(:.+)?)$/,
+          /^(GetFunctionConfiguration|ListTags|ListAliases|ListFunctionUrlConfigs|GetPolicy(:.+)?|GetFunctionEventInvokeConfig(:.+)?)$/,
         );
       }
     }
@@ -246,6 +247,12 @@ case "$1 $2" in
       echo "An error occurred (ResourceNotFoundException) when calling the GetPolicy operation: The resource you requested does not exist." >&2
       exit 254
     fi ;;
+  "lambda get-function-event-invoke-config")
+    f="$d/GetFunctionEventInvokeConfig\${q:+:$q}.json"
+    if [ -f "$f" ]; then cat "$f"; else
+      echo "An error occurred (ResourceNotFoundException) when calling the GetFunctionEventInvokeConfig operation: The function orders-api doesn't have an EventInvokeConfig" >&2
+      exit 254
+    fi ;;
   *) echo "fake aws: unexpected call: $*" >&2; exit 252 ;;
 esac
 `;
@@ -285,6 +292,8 @@ esac
       'lambda list-function-url-configs --function-name orders-api --output json',
       'lambda get-policy --function-name orders-api --output json',
       'lambda get-policy --function-name orders-api --qualifier live --output json',
+      'lambda get-function-event-invoke-config --function-name orders-api --output json',
+      'lambda get-function-event-invoke-config --function-name orders-api --qualifier live --output json',
     ]);
   });
 
@@ -300,6 +309,11 @@ esac
       lambda.on(ListFunctionUrlConfigsCommand).resolves(r.ListFunctionUrlConfigs);
       lambda.on(GetPolicyCommand).callsFake(async (input: { Qualifier?: string }) => {
         const v = r[keyFor('GetPolicy', input.Qualifier)];
+        if (!v) throw new ResourceNotFoundException({ message: 'not found', $metadata: {} });
+        return v;
+      });
+      lambda.on(GetFunctionEventInvokeConfigCommand).callsFake(async (input: { Qualifier?: string }) => {
+        const v = r[keyFor('GetFunctionEventInvokeConfig', input.Qualifier)];
         if (!v) throw new ResourceNotFoundException({ message: 'not found', $metadata: {} });
         return v;
       });

@@ -8,6 +8,7 @@ import {
   ListAliasesCommand,
   ListFunctionsCommand,
   ListFunctionUrlConfigsCommand,
+  ListLayersCommand,
   ListTagsCommand,
   ResourceNotFoundException,
 } from '@aws-sdk/client-lambda';
@@ -64,6 +65,8 @@ function account(fns: Record<string, { public?: boolean; denied?: boolean }>) {
   lambda.on(ListTagsCommand).resolves({ Tags: {} });
   lambda.on(ListAliasesCommand).resolves({ Aliases: [] });
   lambda.on(ListFunctionUrlConfigsCommand).resolves({ FunctionUrlConfigs: [] });
+  // No layers in this account (test/aws/layer.test.ts scans layers).
+  lambda.on(ListLayersCommand).resolves({ Layers: [] });
   lambda.on(GetPolicyCommand).callsFake(({ FunctionName }) => {
     if (fns[FunctionName]?.denied)
       throw Object.assign(new Error('not authorized'), {

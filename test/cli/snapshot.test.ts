@@ -4,6 +4,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   GetFunctionConfigurationCommand,
+  GetFunctionEventInvokeConfigCommand,
   GetPolicyCommand,
   LambdaClient,
   ListAliasesCommand,
@@ -56,6 +57,10 @@ function serve() {
   lambda.on(ListAliasesCommand).resolves({ $metadata, ...r.ListAliases });
   lambda.on(ListFunctionUrlConfigsCommand).resolves({ $metadata, ...r.ListFunctionUrlConfigs });
   lambda.on(GetPolicyCommand).resolves({ $metadata, ...r.GetPolicy });
+  // No asynchronous invocation settings: AWS answers ResourceNotFoundException (the fixture's null).
+  lambda
+    .on(GetFunctionEventInvokeConfigCommand)
+    .rejects(new ResourceNotFoundException({ message: 'no EventInvokeConfig', $metadata: {} }));
 }
 
 beforeEach(() => {

@@ -291,8 +291,10 @@ describe('state machine paths', () => {
     expect(run.result.status).toBe('SUCCEEDED');
     expect(run.result.states).toEqual(PATH_REMEDIATED);
     expectCollectAndEvaluate(run, s);
-    expect(run.inputs.Remediate).toEqual([{ event: EVENT, evaluation, now: NOW }]);
-    expect(run.inputs.Verify).toEqual([{ event: EVENT, evaluation, remediation, now: NOW }]);
+    expect(run.inputs.Remediate).toEqual([{ event: EVENT, evaluation, now: NOW, snapshot: collected.snapshot }]);
+    expect(run.inputs.Verify).toEqual([
+      { event: EVENT, evaluation, remediation, now: NOW, snapshot: collected.snapshot },
+    ]);
     expectRecordInput(run, 'Record', {
       event: EVENT,
       collected,
@@ -427,7 +429,7 @@ describe('approve route', () => {
     }
 
     expect(run.result.states).toEqual(PATH_REMEDIATED);
-    expect(run.inputs.Remediate).toEqual([{ event: EVENT, evaluation, now: NOW }]);
+    expect(run.inputs.Remediate).toEqual([{ event: EVENT, evaluation, now: NOW, snapshot: collected.snapshot }]);
     // Only the auto finding's step was sent; the URL (approve) was left alone.
     const writes = lambda
       .calls()

@@ -44,6 +44,7 @@ describe('cdk.json', () => {
         'allowedCorsOrigins',
         'vpcRequired',
         'trustedLayerAccounts',
+        'organization',
       ].sort(),
     );
     expect(parseConfig(config)).toEqual(config);

@@ -199,6 +199,40 @@ describe('EventBridge pattern semantics (simulated on real CloudTrail records)',
     expect(matches(exact, envelope('lambda', addPermission))).toBe(false);
   });
 
+  it('issue 7 triggers: layer and event-invoke-config calls match by prefix, with or without a version suffix', () => {
+    expect(prefixes.lambda).toEqual(
+      expect.arrayContaining([
+        'AddLayerVersionPermission',
+        'PublishLayerVersion',
+        'PutFunctionEventInvokeConfig',
+        'UpdateFunctionEventInvokeConfig',
+        'CreateFunction',
+        'UpdateFunctionConfiguration',
+      ]),
+    );
+    // Event names as CloudTrail records them (Lambda developer guide, "Logging Lambda API calls using
+    // CloudTrail": PublishLayerVersion20181031; AddLayerVersionPermission is recorded as
+    // AddLayerVersionPermission20181031; the event-invoke-config calls carry no suffix).
+    for (const eventName of [
+      'AddLayerVersionPermission20181031',
+      'PublishLayerVersion20181031',
+      'PutFunctionEventInvokeConfig',
+      'UpdateFunctionEventInvokeConfig',
+    ])
+      expect(matches(lambdaPattern, envelope('lambda', { ...addPermission, eventName })), eventName).toBe(
+        true,
+      );
+    // Reads and removals of the same resources do not start a run.
+    for (const eventName of [
+      'GetLayerVersionPolicy20181031',
+      'RemoveLayerVersionPermission20181031',
+      'DeleteFunctionEventInvokeConfig',
+    ])
+      expect(matches(lambdaPattern, envelope('lambda', { ...addPermission, eventName })), eventName).toBe(
+        false,
+      );
+  });
+
   it('a failed call does not match', () => {
     expect(matches(lambdaPattern, envelope('lambda', { ...addPermission, errorCode: 'AccessDenied' }))).toBe(
       false,

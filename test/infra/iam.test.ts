@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { READ_ACTIONS, WRITE_ACTIONS } from '../../functions/core/actions.ts';
+import { PROOF_ACTIONS, READ_ACTIONS, READ_RESOURCES, WRITE_ACTIONS } from '../../functions/core/actions.ts';
 import { RULES } from '../../functions/core/rules/index.ts';
 import { SID } from '../../lib/guardrail-stack.ts';
 import {
@@ -25,7 +25,8 @@ import {
  * The roles must equal the data in functions/core/actions.ts. Expected values are derived from that
  * module directly (not from lib/permissions.ts), so a role that drifts from the data fails here.
  */
-const EXPECTED_READS = sorted(new Set(READ_ACTIONS.function));
+/** The function reads granted on functions: those READ_RESOURCES does not send elsewhere. */
+const EXPECTED_READS = sorted(new Set(READ_ACTIONS.function.filter((a) => !READ_RESOURCES[a])));
 /** The declared writes on one resource kind (every rule is deployed by default). */
 const writesOn = (kind: string) =>
   sorted(new Set(WRITE_ACTIONS.filter((a) => a.resource === kind).flatMap((a) => a.iamActions)));
@@ -75,10 +76,52 @@ const base = (name: keyof typeof fns) => [
   allow(LOGS, getAtt(logicalIdOf(built, fns[name].logGroup))),
   allow(XRAY, '*'),
 ];
+const logGroups = {
+  'Fn::Join': ['', ['arn:aws:logs:us-east-1:', { Ref: 'AWS::AccountId' }, ':log-group:*']],
+};
+const layers = { 'Fn::Join': ['', ['arn:aws:lambda:us-east-1:', { Ref: 'AWS::AccountId' }, ':layer:*']] };
+const customerPolicies = { 'Fn::Join': ['', ['arn:aws:iam::', { Ref: 'AWS::AccountId' }, ':policy/*']] };
+/** Where the stack grants each kind of resource (lib/guardrail-stack.ts resourceArnPattern), in template form. */
+const patternOf = (kind: string, purpose: 'read' | 'remediate'): unknown => {
+  switch (kind) {
+    case 'function':
+      return accountWide;
+    case 'log-group':
+      return logGroups;
+    case 'layer':
+      return layers;
+    case 'any':
+      return '*';
+    case 'policy':
+      // Reads also cover AWS-managed policies attached to execution roles.
+      return purpose === 'read' ? ['arn:aws:iam::aws:policy/*', customerPolicies] : customerPolicies;
+    default:
+      return kind === 'role'
+        ? { 'Fn::Join': ['', ['arn:aws:iam::', { Ref: 'AWS::AccountId' }, ':role/*']] }
+        : kind;
+  }
+};
+const sidOf = (purpose: 'read' | 'remediate', kind: string) =>
+  (SID as Record<string, string>)[
+    `${purpose}${kind
+      .split('-')
+      .map((p) => p.charAt(0).toUpperCase() + p.slice(1))
+      .join('')}s`
+  ];
+/** Every rule kind's READ_ACTIONS, by the resource each is granted on (READ_RESOURCES, else the kind). */
+const RULE_KINDS = sorted(new Set(RULES.map((r) => r.resource))) as (keyof typeof READ_ACTIONS)[];
+const readsOn = (kind: string) =>
+  sorted(
+    new Set(RULE_KINDS.flatMap((k) => READ_ACTIONS[k].filter((a) => (READ_RESOURCES[a] ?? k) === kind))),
+  );
+const READ_KINDS = ['function', 'role', 'layer', 'policy', 'log-group', 'any'].filter(
+  (k) => readsOn(k).length,
+);
 const reads = [
-  allow(EXPECTED_READS, accountWide, SID.readFunctions),
+  ...READ_KINDS.map((k) => allow(readsOn(k), patternOf(k, 'read'), sidOf('read', k))),
   allow(['ssm:GetParameter'], killSwitchArn, SID.readKillSwitch),
 ];
+const WRITE_KINDS = sorted(new Set(WRITE_ACTIONS.map((a) => a.resource)));
 const ledgerPut = allow(['dynamodb:PutItem'], getAtt(logicalIdOf(built, stack.ledger)), SID.putLedgerRecord);
 // The fingerprint key of LAMBDA.ENV.SECRET: collect, verify and remediate read it; nobody reads moved secrets.
 const fingerprintKeyRead = allow(
@@ -105,9 +148,13 @@ describe('IAM: exact statements per role', () => {
         ...base('remediate'),
         ...reads,
         fingerprintKeyRead,
-        allow(EXPECTED_WRITES, accountWide, SID.remediateFunctions),
-        allow(writesOn('role'), anyRole, SID.remediateRoles),
-        allow(writesOn('secret'), guardrailSecrets, SID.remediateSecrets),
+        ...WRITE_KINDS.map((k) =>
+          allow(
+            writesOn(k),
+            k === 'secret' ? guardrailSecrets : patternOf(k, 'remediate'),
+            sidOf('remediate', k),
+          ),
+        ),
       ]),
     );
     // Together the Allow statements grant exactly the declared writes (and no GetSecretValue on moved secrets).
@@ -156,11 +203,19 @@ describe('IAM: exact statements per role', () => {
         ledgerPut,
         allow(['states:StartExecution'], ref(logicalIdOf(built, stack.stateMachine))),
         allow(['sqs:SendMessage'], getAtt(logicalIdOf(built, stack.ingestAsyncDlq))),
+        // A changed managed policy: the roles it is attached to (docs/iam-roles.md).
+        allow(['iam:ListEntitiesForPolicy'], patternOf('policy', 'remediate'), SID.listPolicyRoles),
       ]),
     );
   });
 
-  it('state machine: InvokeFunction on exactly the six task functions (unqualified), plus logging/tracing', () => {
+  it('prove: Access Analyzer ValidatePolicy and CheckNoNewAccess only (they take no resource)', () => {
+    expect(shape(roleStatements(json, roleId('prove')))).toEqual(
+      shape([...base('prove'), allow([...PROOF_ACTIONS], '*', SID.proveRewrites)]),
+    );
+  });
+
+  it('state machine: InvokeFunction on exactly the seven task functions (unqualified), plus logging/tracing', () => {
     const smRole = logicalIdOf(
       built,
       stack.stateMachine.role as unknown as { node: { defaultChild?: unknown } },
@@ -169,7 +224,7 @@ describe('IAM: exact statements per role', () => {
     const invoke = statements.find((s) => s.Sid === SID.invokeTaskFunctions);
     expect(invoke?.Action).toBe('lambda:InvokeFunction');
     const expected = (
-      ['collect', 'evaluate', 'remediate', 'verify', 'record', 'request-approval'] as const
+      ['collect', 'evaluate', 'prove', 'remediate', 'verify', 'record', 'request-approval'] as const
     ).map((n) => getAtt(logicalIdOf(built, fns[n].fn)));
     expect(sorted(asArray(invoke?.Resource).map((r) => JSON.stringify(r)))).toEqual(
       sorted(expected.map((r) => JSON.stringify(r))),
@@ -218,24 +273,38 @@ describe('IAM: no wildcards', () => {
     }
   });
 
-  it('Resource "*" is used only for X-Ray, the Step Functions log delivery actions and the sweep\'s ListFunctions', () => {
+  it('Resource "*" is used only for X-Ray, the Step Functions log delivery actions, the sweep\'s ListFunctions/ListLayers and reads without resource-level permissions', () => {
     const star = statements.filter((s) => s.Effect === 'Allow' && asArray(s.Resource).includes('*'));
     const actions = new Set(star.flatMap((s) => asArray(s.Action)));
-    for (const a of actions)
+    // Declared in functions/core/actions.ts READ_RESOURCES as kind `any` (the IAM catalog lists no resource type).
+    const unscoped = new Set(
+      Object.entries(READ_RESOURCES)
+        .filter(([, k]) => k === 'any')
+        .map(([a]) => a),
+    );
+    expect(unscoped).toEqual(
+      new Set([
+        'iam:GetServiceLastAccessedDetails',
+        'ec2:DescribeSecurityGroups',
+        'inspector2:BatchGetAccountStatus',
+        'inspector2:ListFindings',
+      ]),
+    );
+    for (const a of actions) {
+      if (unscoped.has(a)) continue;
       expect(a).toMatch(
-        /^(xray:|logs:(Create|Delete|Get|Update)LogDelivery$|logs:ListLogDeliveries$|logs:PutResourcePolicy$|logs:Describe(LogGroups|ResourcePolicies)$|lambda:ListFunctions$)/,
+        /^(xray:|logs:(Create|Delete|Get|Update)LogDelivery$|logs:ListLogDeliveries$|logs:PutResourcePolicy$|logs:Describe(LogGroups|ResourcePolicies)$|lambda:ListFunctions$|lambda:ListLayers$|lambda:ListLayerVersions$|access-analyzer:(ValidatePolicy|CheckNoNewAccess)$)/,
       );
+    }
   });
 });
 
 describe('lib/permissions', () => {
   it('remediationActions() is every WRITE_ACTIONS entry, grouped by the resource it acts on', () => {
     expect(remediationActions()).toEqual(ALL_WRITES);
-    expect(remediationGrants()).toEqual(
-      ['function', 'role', 'secret'].map((kind) => ({ kind, actions: writesOn(kind) })),
-    );
-    // Only the rules that use an operation bring it: without LAMBDA.ENV.SECRET, functions only.
-    const firstRules = RULES.filter((r) => r.id !== 'LAMBDA.ENV.SECRET');
+    expect(remediationGrants()).toEqual(WRITE_KINDS.map((kind) => ({ kind, actions: writesOn(kind) })));
+    // Only the rules that use an operation bring it: the first two rules declare no `usedBy` writes.
+    const firstRules = RULES.filter((r) => ['LAMBDA.URL.PUBLIC', 'LAMBDA.POLICY.PUBLIC'].includes(r.id));
     expect(remediationGrants(firstRules)).toEqual([
       {
         kind: 'function',
@@ -249,11 +318,19 @@ describe('lib/permissions', () => {
   });
 
   it('readGrants() is READ_ACTIONS for the resource kinds the rules evaluate', () => {
-    const kinds = sorted(new Set(RULES.map((r) => r.resource)));
-    expect(readGrants().map((g) => g.kind)).toEqual(
-      kinds.filter((k) => READ_ACTIONS[k as 'function'].length),
-    );
+    // Grouped by the resource each action is granted on (READ_RESOURCES, else the rule's kind).
+    expect(readGrants().map((g) => g.kind)).toEqual(sorted(READ_KINDS));
+    for (const g of readGrants()) expect(g.actions, g.kind).toEqual(readsOn(g.kind));
     expect(readGrants().find((g) => g.kind === 'function')?.actions).toEqual(EXPECTED_READS);
+    // The context reads of functions/aws/collect-context.ts: log groups, and `*` where IAM has no resource type.
+    expect(readsOn('log-group')).toEqual(['logs:GetDataProtectionPolicy']);
+    expect(readsOn('any')).toEqual(
+      expect.arrayContaining([
+        'ec2:DescribeSecurityGroups',
+        'inspector2:BatchGetAccountStatus',
+        'inspector2:ListFindings',
+      ]),
+    );
   });
 
   it('no rules, no writes', () => {
@@ -277,7 +354,8 @@ describe('IAM: moving secrets (LAMBDA.ENV.SECRET)', () => {
     const [own, protectedRoles] = roleWriteDenies(remediate).sort((a, b) =>
       String(a.Sid).localeCompare(String(b.Sid)),
     );
-    expect(sorted(asArray(own.Action))).toEqual(['iam:DeleteRolePolicy', 'iam:PutRolePolicy']);
+    // Every write on roles: moving secrets (Put/DeleteRolePolicy) and the IAM.ROLE rewrites (Attach/Detach too).
+    expect(sorted(asArray(own.Action))).toEqual(writesOn('role'));
     const roles = resourcesOfType(json, 'AWS::IAM::Role').map(([id]) => JSON.stringify(getAtt(id)));
     expect(sorted(asArray(own.Resource).map((r) => JSON.stringify(r)))).toEqual(sorted(roles));
     expect(roles).toContain(JSON.stringify(getAtt(roleId('remediate'))));

@@ -80,8 +80,15 @@ describe('cdk-nag AwsSolutions', () => {
     expect(ids).toEqual([
       'AwsSolutions-IAM5[Resource::*]',
       'AwsSolutions-IAM5[Resource::<SweepReportsBE2F1A9B.Arn>/*]',
+      // IAM.ROLE rules: the account's customer-managed policies (read, new versions) and AWS-managed ones (read).
+      'AwsSolutions-IAM5[Resource::arn:aws:iam::<AWS::AccountId>:policy/*]',
       'AwsSolutions-IAM5[Resource::arn:aws:iam::<AWS::AccountId>:role/*]',
+      'AwsSolutions-IAM5[Resource::arn:aws:iam::aws:policy/*]',
       'AwsSolutions-IAM5[Resource::arn:aws:lambda:us-east-1:<AWS::AccountId>:function:*]',
+      // LAMBDA.LAYER.PUBLIC reads and unshares the account's layer versions.
+      'AwsSolutions-IAM5[Resource::arn:aws:lambda:us-east-1:<AWS::AccountId>:layer:*]',
+      // LAMBDA.LOGS.UNMASKED reads (and may put) the data protection policy of the functions' log groups.
+      'AwsSolutions-IAM5[Resource::arn:aws:logs:us-east-1:<AWS::AccountId>:log-group:*]',
       'AwsSolutions-IAM5[Resource::arn:aws:secretsmanager:us-east-1:<AWS::AccountId>:secret:lambda-guardrail/*]',
       'AwsSolutions-S1',
       'AwsSolutions-SMG4',

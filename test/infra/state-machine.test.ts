@@ -23,6 +23,7 @@ const FUNCTION_OF: Record<
 > = {
   CollectFunctionArn: 'collect',
   EvaluateFunctionArn: 'evaluate',
+  ProveFunctionArn: 'prove',
   RemediateFunctionArn: 'remediate',
   VerifyFunctionArn: 'verify',
   RecordFunctionArn: 'record',

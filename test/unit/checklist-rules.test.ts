@@ -165,8 +165,8 @@ describe('LAMBDA.RUNTIME.DEPRECATED', () => {
     const [dep] = findingsOf(lambdaRuntimeDeprecated, s, DEFAULT_CONFIG, '2026-05-01T00:00:00Z');
     expect(dep.severity).toBe('MEDIUM');
     expect(dep.summary).toContain('deprecated since 2026-04-30');
-    expect(dep.summary).toContain('creation is blocked from 2026-08-31');
-    const [blocked] = findingsOf(lambdaRuntimeDeprecated, s, DEFAULT_CONFIG, '2026-11-26T00:00:00Z');
+    expect(dep.summary).toContain('creation is blocked from 2027-07-29');
+    const [blocked] = findingsOf(lambdaRuntimeDeprecated, s, DEFAULT_CONFIG, '2027-09-01T00:00:00Z');
     expect(blocked.severity).toBe('HIGH');
     expect(blocked.summary).toContain('can no longer be updated');
     expect(String(blocked.evidence['remediation'])).toContain(

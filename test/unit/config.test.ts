@@ -28,6 +28,19 @@ describe('parseConfig', () => {
       allowedCorsOrigins: [],
       vpcRequired: { tags: {}, namePrefixes: [] },
       trustedLayerAccounts: [],
+      iamEvidence: { lookbackDays: 90 },
+      organization: {
+        enabled: false,
+        delegatedAdmin: true,
+        memberRoleNames: {
+          collector: 'lambda-guardrail-collector',
+          remediation: 'lambda-guardrail-remediation',
+        },
+        targets: { organizationalUnitIds: [] },
+        regions: [],
+        accounts: { allow: [], deny: [] },
+        modeOverrides: { accounts: {}, ous: {} },
+      },
     };
     expect(parseConfig({})).toEqual(expected);
     expect(parseConfig(undefined)).toEqual(expected);
@@ -38,7 +51,11 @@ describe('parseConfig', () => {
   it('accepts a full config', () => {
     const input = {
       mode: 'approve',
-      rules: { 'LAMBDA.URL.PUBLIC': { mode: 'report' }, 'LAMBDA.POLICY.PUBLIC': {} },
+      rules: {
+        'LAMBDA.URL.PUBLIC': { mode: 'report' },
+        'LAMBDA.POLICY.PUBLIC': {},
+        'IAM.ROLE.ADMIN': { mode: 'auto', minEvidenceDays: 60 },
+      },
       excludedPrincipals: [
         'arn:aws:iam::123456789012:role/ci/Deployer',
         'arn:aws:sts::123456789012:assumed-role/Deployer/session',
@@ -61,6 +78,19 @@ describe('parseConfig', () => {
       allowedCorsOrigins: ['https://app.example.com'],
       vpcRequired: { tags: { 'data-class': 'restricted' }, namePrefixes: ['payments-'] },
       trustedLayerAccounts: ['015030872274'],
+      iamEvidence: { lookbackDays: 180 },
+      organization: {
+        enabled: true,
+        orgId: 'o-a1b2c3d4e5',
+        managementAccountId: '111111111111',
+        delegatedAdmin: false,
+        memberRoleNames: { collector: 'sec-collector', remediation: 'sec-remediation' },
+        externalId: 'lambda-guardrail-7f3a',
+        targets: { organizationalUnitIds: ['ou-ab12-cdef3456', 'r-ab12'] },
+        regions: ['us-east-1', 'eu-west-1'],
+        accounts: { allow: [], deny: ['222222222222'] },
+        modeOverrides: { accounts: { '333333333333': 'report' }, ous: { 'ou-ab12-cdef3456': 'approve' } },
+      },
     };
     expect(parseConfig(input)).toEqual(input);
   });

@@ -193,6 +193,7 @@ describe('the report model', () => {
     expect(r.errors).toEqual([
       {
         scope: 'function',
+        account: ACCOUNT,
         region: REGION,
         arn: functionArn('locked'),
         name: 'locked',

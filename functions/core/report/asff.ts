@@ -122,9 +122,10 @@ export function toAsff(report: ScanReport): AsffFinding[] {
     return {
       SchemaVersion: ASFF_SCHEMA_VERSION,
       Id: asffId(f),
-      ProductArn: productArn(partition, f.region, report.account),
+      // Organization scans: each finding belongs to (and is imported in) its resource's account.
+      ProductArn: productArn(partition, f.region, f.account ?? report.account),
       GeneratorId: `lambda-guardrail/${f.ruleId}`,
-      AwsAccountId: report.account,
+      AwsAccountId: f.account ?? report.account,
       Types: [ASFF_TYPE],
       CreatedAt: at,
       UpdatedAt: at,

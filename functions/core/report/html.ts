@@ -1,5 +1,6 @@
 import { SEVERITY_ORDER, type Severity } from '../types.ts';
 import {
+  accountsLabel,
   formatDuration,
   RESOURCE_STATUSES,
   type ReportFinding,
@@ -176,10 +177,10 @@ function resourceHtml(r: ReportResource): string {
 
 export function renderHtml(report: ScanReport): string {
   const s = report.summary;
-  const title = `Lambda Guardrail ${report.origin}: account ${report.account}`;
+  const title = `Lambda Guardrail ${report.origin}: account ${accountsLabel(report)}`;
   const header = [
     `<h1>Lambda Guardrail ${e(report.origin)} report</h1>`,
-    `<p>Account <strong>${e(report.account)}</strong> · regions ${e(report.regions.join(', ') || '(none)')} · finished ${e(report.finishedAt)} in ${e(formatDuration(report.startedAt, report.finishedAt))}</p>`,
+    `<p>Account <strong>${e(accountsLabel(report))}</strong> · regions ${e(report.regions.join(', ') || '(none)')} · finished ${e(report.finishedAt)} in ${e(formatDuration(report.startedAt, report.finishedAt))}</p>`,
     '<p>Dry run: computed in report mode, nothing was changed.</p>',
   ].join('\n');
 

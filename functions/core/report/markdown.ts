@@ -1,5 +1,6 @@
 import { SEVERITY_ORDER } from '../types.ts';
 import {
+  accountsLabel,
   formatDuration,
   RESOURCE_STATUSES,
   type ReportFinding,
@@ -106,7 +107,7 @@ export function renderMarkdown(report: ScanReport): string {
   const out: string[] = [
     `# Lambda Guardrail ${m(report.origin)} report`,
     '',
-    `Account ${mdCode(report.account)}, regions ${report.regions.map(mdCode).join(', ') || '(none)'}, finished ${m(report.finishedAt)} in ${m(formatDuration(report.startedAt, report.finishedAt))}. **Dry run**: computed in report mode, nothing was changed.`,
+    `Account ${mdCode(accountsLabel(report))}, regions ${report.regions.map(mdCode).join(', ') || '(none)'}, finished ${m(report.finishedAt)} in ${m(formatDuration(report.startedAt, report.finishedAt))}. **Dry run**: computed in report mode, nothing was changed.`,
     '',
     '## Summary',
     '',
@@ -155,6 +156,24 @@ export function renderMarkdown(report: ScanReport): string {
   ];
   const withFindings = report.resources.filter((r) => r.findings.length);
   out.push(withFindings.length ? withFindings.map(resourceMd).join('\n') : 'No findings.', '');
+  if (report.notices?.length) {
+    out.push(
+      '## Notices',
+      '',
+      'Once per account and region: why a rule could not apply to any resource there.',
+      '',
+      mdTable(
+        ['Region', 'Rule', 'Notice', 'Resources'],
+        report.notices.map((n) => [
+          m(`${n.account ? `${n.account} ` : ''}${n.region}`),
+          mdCode(n.ruleId),
+          m(n.message),
+          String(n.resources),
+        ]),
+      ),
+      '',
+    );
+  }
   if (report.errors.length) {
     out.push(
       '## Could not be read',

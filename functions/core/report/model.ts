@@ -64,10 +64,14 @@ export type ReportFinding = ReturnType<typeof findingJson> & {
   /** What the deployed guardrail would do with it (rule default / config override, global ceiling). */
   enforcementMode: Mode;
   enforcementModeReason: string;
+  /** The account of the resource (an organization scan covers several). */
+  account: string;
 };
 
 export interface ReportError {
   scope: 'account' | 'region' | ResourceKind;
+  /** The account the failure happened in (organization scans: also an account that could not be entered). */
+  account?: string;
   region?: string;
   arn?: string;
   name?: string;
@@ -78,6 +82,8 @@ export interface ReportError {
 
 export interface ReportResource {
   kind: ResourceKind;
+  /** The account the resource is in. */
+  account: string;
   arn: string;
   name: string;
   region: string;
@@ -121,7 +127,10 @@ export interface ScanReport {
   origin: 'scan' | 'sweep';
   /** Always true: reports are computed in report mode and change nothing. */
   dryRun: true;
+  /** The account scanned; for an organization scan, the account the scan ran from. */
   account: string;
+  /** Every account the report covers (one for `guardrail scan`, several for `scan --org`). */
+  accounts: string[];
   partition: string;
   regions: string[];
   startedAt: string;
@@ -131,11 +140,28 @@ export interface ScanReport {
   resources: ReportResource[];
   /** Every read that failed: whole regions (listing) and single resources. */
   errors: ReportError[];
+  /**
+   * Facts about a whole account and region that made a rule not applicable to every resource there
+   * (Amazon Inspector not enabled: LAMBDA.VULNERABLE), each stated once instead of once per resource.
+   */
+  notices: ReportNotice[];
+}
+
+export interface ReportNotice {
+  /** Set in organization reports (one per member account). */
+  account?: string;
+  ruleId: string;
+  region: string;
+  message: string;
+  /** How many resources of the scan it applied to. */
+  resources: number;
 }
 
 /** One resource as the scan saw it: an evaluation, or why there is none. */
 export interface ScanUnit {
   kind: ResourceKind;
+  /** Default: the report's account. */
+  account?: string;
   arn: string;
   name: string;
   region: string;
@@ -201,7 +227,15 @@ export function buildScanReport(input: BuildReportInput): ScanReport {
   };
   const errors: ReportError[] = [...(input.errors ?? [])];
   const resources: ReportResource[] = [];
+  const notices = new Map<string, ReportNotice>();
   for (const unit of input.units) {
+    for (const r of unit.evaluation?.results ?? []) {
+      if (!r.accountWide || !r.reason) continue;
+      const k = `${r.ruleId}|${unit.region}|${r.reason}`;
+      const n = notices.get(k) ?? { ruleId: r.ruleId, region: unit.region, message: r.reason, resources: 0 };
+      n.resources++;
+      notices.set(k, n);
+    }
     const seen = new Map<string, number>();
     const findings = [...(unit.evaluation?.findings ?? [])].sort(compareFindings).map((f) => {
       const base = `${f.ruleId}|${f.resourceArn}`;
@@ -214,11 +248,13 @@ export function buildScanReport(input: BuildReportInput): ScanReport {
         region: unit.region,
         enforcementMode: e.mode,
         enforcementModeReason: e.reason,
+        account: unit.account ?? input.account,
       };
     });
     const error: ReportError | undefined = unit.error
       ? {
           scope: unit.kind,
+          account: unit.account ?? input.account,
           region: unit.region,
           arn: unit.arn,
           name: unit.name,
@@ -229,6 +265,7 @@ export function buildScanReport(input: BuildReportInput): ScanReport {
     if (error) errors.push(error);
     resources.push({
       kind: unit.kind,
+      account: unit.account ?? input.account,
       arn: unit.arn,
       name: unit.name,
       region: unit.region,
@@ -260,6 +297,7 @@ export function buildScanReport(input: BuildReportInput): ScanReport {
     origin: input.origin,
     dryRun: true,
     account: input.account,
+    accounts: [input.account],
     partition: partitionOf(resources[0]?.arn ?? ''),
     regions: [...input.regions],
     startedAt: input.startedAt,
@@ -268,6 +306,62 @@ export function buildScanReport(input: BuildReportInput): ScanReport {
     summary: summarize(resources, rules, errors),
     resources,
     errors,
+    notices: [...notices.values()].sort(
+      (a, b) => a.region.localeCompare(b.region) || a.ruleId.localeCompare(b.ruleId),
+    ),
+  };
+}
+
+/**
+ * One report from the reports of several accounts (`guardrail scan --org`): every resource and error
+ * keeps its account; accounts that could not be entered are errors of scope `account`.
+ */
+export function mergeScanReports(
+  reports: readonly ScanReport[],
+  input: {
+    account: string;
+    accounts: readonly string[];
+    regions: readonly string[];
+    startedAt: string;
+    finishedAt: string;
+    rules: readonly Rule[];
+    config: GuardrailConfig;
+    errors?: readonly ReportError[];
+  },
+): ScanReport {
+  const base = buildScanReport({
+    origin: 'scan',
+    account: input.account,
+    regions: input.regions,
+    startedAt: input.startedAt,
+    finishedAt: input.finishedAt,
+    rules: input.rules,
+    config: input.config,
+    units: [],
+  });
+  const resources = reports
+    .flatMap((r) => r.resources)
+    .sort(
+      (a, b) =>
+        a.account.localeCompare(b.account) ||
+        a.region.localeCompare(b.region) ||
+        a.kind.localeCompare(b.kind) ||
+        a.arn.localeCompare(b.arn),
+    );
+  const errors = [
+    ...(input.errors ?? []),
+    ...reports.flatMap((r) => r.errors.map((e) => ({ ...e, account: e.account ?? r.account }))),
+  ];
+  return {
+    ...base,
+    accounts: [...input.accounts].sort(),
+    partition: reports.find((r) => r.resources.length)?.partition ?? base.partition,
+    summary: summarize(resources, base.rules, errors),
+    resources,
+    errors,
+    notices: reports.flatMap((r) =>
+      (r.notices ?? []).map((n) => ({ ...n, account: n.account ?? r.account })),
+    ),
   };
 }
 
@@ -316,6 +410,14 @@ export function summarize(
     plannedSteps,
     errors: errors.length,
   };
+}
+
+/** `123456789012`, or for a report over several accounts `3 accounts (111..., 222..., 333...)`. */
+export function accountsLabel(
+  report: Pick<ScanReport, 'account'> & { accounts?: readonly string[] },
+): string {
+  const all = report.accounts ?? [report.account];
+  return all.length > 1 ? `${all.length} accounts (${all.join(', ')})` : (all[0] ?? report.account);
 }
 
 /** Every finding of a report with the resource it belongs to, in report order. */

@@ -41,10 +41,10 @@ export function ruleName(id: string): string {
 
 export function artifactUri(
   report: Pick<ScanReport, 'account'>,
-  r: Pick<ReportResource, 'region' | 'kind' | 'name'>,
+  r: Pick<ReportResource, 'region' | 'kind' | 'name'> & { account?: string },
 ): string {
   const safe = (s: string) => encodeURIComponent(s);
-  return `aws/${safe(report.account)}/${safe(r.region)}/${safe(r.kind)}/${safe(r.name)}`;
+  return `aws/${safe(r.account ?? report.account)}/${safe(r.region)}/${safe(r.kind)}/${safe(r.name)}`;
 }
 
 export function toSarif(report: ScanReport) {

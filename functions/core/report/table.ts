@@ -1,6 +1,7 @@
 import { stepLine } from '../render.ts';
 import { SEVERITY_ORDER } from '../types.ts';
 import {
+  accountsLabel,
   formatDuration,
   RESOURCE_STATUSES,
   type ReportFinding,
@@ -63,7 +64,7 @@ export function renderTable(report: ScanReport): string {
   const out: string[] = [];
   out.push(
     `Lambda Guardrail ${report.origin} (dry run: nothing was changed)`,
-    `account ${report.account}  regions ${report.regions.join(', ') || '(none)'}  ${report.finishedAt} (${formatDuration(report.startedAt, report.finishedAt)})`,
+    `account ${accountsLabel(report)}  regions ${report.regions.join(', ') || '(none)'}  ${report.finishedAt} (${formatDuration(report.startedAt, report.finishedAt)})`,
     '',
   );
   const kinds = Object.entries(s.byKind)
@@ -96,6 +97,13 @@ export function renderTable(report: ScanReport): string {
     for (const r of withFindings) {
       for (const f of r.findings) out.push('', ...findingLines(r, f));
     }
+  }
+  if (report.notices?.length) {
+    out.push('', 'NOTICES (once per account and region)');
+    for (const n of report.notices)
+      out.push(
+        `  ${n.account ? `${n.account} ` : ''}${n.region}: ${n.ruleId}: ${n.message} (${n.resources} resource(s))`,
+      );
   }
   if (report.errors.length) {
     out.push('', 'COULD NOT BE READ (reported, the scan went on)');
