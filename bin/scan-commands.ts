@@ -1,8 +1,8 @@
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { createClients } from '../functions/aws/clients.ts';
-import { ledgerRecordsBetween } from '../functions/aws/ledger-report.ts';
 import { collectRole } from '../functions/aws/collect-role.ts';
+import { ledgerRecordsBetween } from '../functions/aws/ledger-report.ts';
 import {
   DEFAULT_COLLECTORS,
   DEFAULT_CONCURRENCY,
@@ -236,7 +236,9 @@ export async function scanCommand(
  * organization.externalId), so it need not appear in shell history.
  */
 function orgScanArgs(v: Values, env: NodeJS.ProcessEnv) {
-  const orgOnly = ['accounts', 'role-name', 'external-id', 'account-concurrency'].filter((k) => v[k] !== undefined);
+  const orgOnly = ['accounts', 'role-name', 'external-id', 'account-concurrency'].filter(
+    (k) => v[k] !== undefined,
+  );
   if (!v.org) {
     if (orgOnly.length) throw new UsageError(`--${orgOnly[0]} needs --org`);
     return undefined;
@@ -264,7 +266,9 @@ function orgScanArgs(v: Values, env: NodeJS.ProcessEnv) {
     throw new UsageError(`--role-name must be an IAM role name, got ${roleName}`);
   const accountConcurrency = v['account-concurrency'] === undefined ? 4 : Number(v['account-concurrency']);
   if (!Number.isInteger(accountConcurrency) || accountConcurrency < 1 || accountConcurrency > 32)
-    throw new UsageError(`--account-concurrency must be an integer from 1 to 32, got ${v['account-concurrency']}`);
+    throw new UsageError(
+      `--account-concurrency must be an integer from 1 to 32, got ${v['account-concurrency']}`,
+    );
   const externalId = (v['external-id'] as string | undefined) ?? env.GUARDRAIL_EXTERNAL_ID;
   return {
     ...(accounts ? { accounts } : {}),

@@ -8,8 +8,8 @@ import { triggerPrefixes } from '../functions/core/rules/index.ts';
 import { splitExcludedPrincipals } from './event-pattern.ts';
 import { PROJECT_ROOT } from './functions.ts';
 import { GuardrailStack } from './guardrail-stack.ts';
-import { GuardrailOrganization } from './org/organization.ts';
 import { IAM_EVENTS_REGION, IamForwardingStack } from './iam-forwarding.ts';
+import { GuardrailOrganization } from './org/organization.ts';
 
 /** Construct id (and CloudFormation stack name) of the deployed guardrail. */
 export const STACK_ID = 'LambdaGuardrail';

@@ -17,6 +17,7 @@ import {
   AddLayerVersionPermissionCommand,
   AddPermissionCommand,
   GetFunctionConfigurationCommand,
+  GetLayerVersionPolicyCommand,
   GetPolicyCommand,
   LambdaClient,
   RemoveLayerVersionPermissionCommand,
@@ -171,6 +172,20 @@ class ApplyState {
   /** Every value that must never appear in a recorded error: the environment's and any secret read. */
   private readonly sensitive = new Set<string>();
 
+  /** The layer version policy as this plan expects it now (LAMBDA.LAYER.PUBLIC: the fresh read minus its removals). */
+  private layerPolicy?: Statement[];
+  layerStatements(): Statement[] {
+    if (!this.layerPolicy) {
+      const p = this.fresh.responses['GetLayerVersionPolicy'] as { Policy?: unknown } | null | undefined;
+      this.layerPolicy =
+        p && typeof p.Policy === 'string' ? [...parsePolicyDocument(p.Policy).Statement] : [];
+    }
+    return this.layerPolicy;
+  }
+  layerRemoved(sid: unknown) {
+    this.layerPolicy = this.layerStatements().filter((st) => st.Sid !== sid);
+  }
+
   /** True when the snapshot given is redacted: then no environment value may be resolved from it. */
   readonly redacted: boolean;
 
@@ -219,6 +234,7 @@ class ApplyState {
 const DEFERRED_KEYS = new Set([
   'fromEnvironment',
   'fromPolicyRevision',
+  'fromLayerPolicyRevision',
   'fromFunctionRevision',
   'fromSecretArn',
   'fromEnvironmentWith',
@@ -253,6 +269,20 @@ async function resolve(value: unknown, state: ApplyState): Promise<unknown> {
       if (sortedStatements(actual) !== sortedStatements(state.policies.statements(ref))) {
         throw new PolicyDriftError(
           `the resource policy of ${ref.FunctionName}${ref.Qualifier ? `:${ref.Qualifier}` : ''} changed during remediation`,
+        );
+      }
+      return r.RevisionId;
+    }
+    case 'fromLayerPolicyRevision': {
+      const ref = arg as { LayerName: string; VersionNumber: number };
+      const r = await state.clients
+        .get(LambdaClient, state.region)
+        .send(new GetLayerVersionPolicyCommand(ref));
+      const actual = parsePolicyDocument(r.Policy ?? '{"Statement":[]}').Statement;
+      // Only this plan's earlier steps may have changed the layer policy since it was evaluated.
+      if (sortedStatements(actual) !== sortedStatements(state.layerStatements())) {
+        throw new PolicyDriftError(
+          `the policy of layer version ${ref.LayerName}:${ref.VersionNumber} changed during remediation`,
         );
       }
       return r.RevisionId;
@@ -737,6 +767,8 @@ export async function applyPlan(
         record.status = 'applied';
         record.after = after(step, params, response, state);
         if (step.operation === 'RemovePermission') state.policies.removed(step.parameters);
+        if (step.operation === 'RemoveLayerVersionPermission')
+          state.layerRemoved(step.parameters['StatementId']);
         if (step.operation === 'AddPermission' && record.after)
           state.policies.added(step.parameters, record.after as Statement);
       } catch (err) {

@@ -67,29 +67,39 @@ export async function scanOrganization(opts: OrgScanOptions): Promise<ScanReport
   const fingerprintKey = opts.fingerprintKey ?? randomBytes(32);
   const refused: ReportError[] = [];
 
-  const reports = await mapLimit(accounts, opts.accountConcurrency ?? DEFAULT_ACCOUNT_CONCURRENCY, async (account) => {
-    const member = assumedClients(clients, {
-      account,
-      roleName: opts.roleName,
-      ...(opts.externalId ? { externalId: opts.externalId } : {}),
-      sessionName,
-      region: regions[0],
-    });
-    try {
-      // Enter the account first: a refusal is one account-level error, not one per resource.
-      await (member.options.credentials as () => Promise<unknown>)();
-    } catch (err) {
-      if (!isReadFailure(err)) throw err;
-      refused.push({ scope: 'account', account, error: errorName(err), message: firstLine(err) });
-      opts.onAccount?.(account, { resources: 0, error: errorName(err) });
-      return undefined;
-    }
-    const { onAccount: _, accounts: __, roleName: ___, externalId: ____, accountConcurrency: _____, ...rest } =
-      opts;
-    const report = await scanAccount({ ...rest, clients: member, account, fingerprintKey });
-    opts.onAccount?.(account, { resources: report.resources.length });
-    return report;
-  });
+  const reports = await mapLimit(
+    accounts,
+    opts.accountConcurrency ?? DEFAULT_ACCOUNT_CONCURRENCY,
+    async (account) => {
+      const member = assumedClients(clients, {
+        account,
+        roleName: opts.roleName,
+        ...(opts.externalId ? { externalId: opts.externalId } : {}),
+        sessionName,
+        region: regions[0],
+      });
+      try {
+        // Enter the account first: a refusal is one account-level error, not one per resource.
+        await (member.options.credentials as () => Promise<unknown>)();
+      } catch (err) {
+        if (!isReadFailure(err)) throw err;
+        refused.push({ scope: 'account', account, error: errorName(err), message: firstLine(err) });
+        opts.onAccount?.(account, { resources: 0, error: errorName(err) });
+        return undefined;
+      }
+      const {
+        onAccount: _,
+        accounts: __,
+        roleName: ___,
+        externalId: ____,
+        accountConcurrency: _____,
+        ...rest
+      } = opts;
+      const report = await scanAccount({ ...rest, clients: member, account, fingerprintKey });
+      opts.onAccount?.(account, { resources: report.resources.length });
+      return report;
+    },
+  );
 
   return mergeScanReports(
     reports.filter((r): r is ScanReport => !!r),

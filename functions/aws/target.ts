@@ -15,6 +15,11 @@ import { inEventAccount, readClients } from './org-target.ts';
 export interface Deps extends FingerprintKeySource {
   clients: AwsClients;
   config: GuardrailConfig;
+  /**
+   * Local runtime only (the emulator has no Access Advisor): a recorded `GetServiceLastAccessedDetails`
+   * response for a role, used instead of the one Collect read. Never set when deployed.
+   */
+  recordedEvidence?: (roleArn: string) => unknown;
 }
 
 /** The raw snapshot redacted for leaving a task: secrets become markers with keyed fingerprints. */
@@ -38,6 +43,7 @@ export interface CollectOptions {
 }
 
 const EVIDENCE = 'GetServiceLastAccessedDetails';
+const roleOf = (s: Snapshot) => (s.responses['GetRole'] as { Role?: { Arn?: string } } | null)?.Role?.Arn;
 
 /**
  * Reads the resource the event is about (raw: may hold secret values; never return it from a task):
@@ -67,6 +73,8 @@ export async function collectRaw(
       },
       { evidence: opts.evidence ?? false },
     );
+    const recorded = opts.evidence ? deps.recordedEvidence?.(roleOf(s) ?? roleArn ?? '') : undefined;
+    if (recorded !== undefined && s.responses['GetRole']) s.responses[EVIDENCE] = recorded;
     const evaluated = opts.evaluated?.responses;
     if (!opts.evidence && s.responses['GetRole'] && evaluated && EVIDENCE in evaluated)
       s.responses[EVIDENCE] = evaluated[EVIDENCE];

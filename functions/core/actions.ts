@@ -276,6 +276,7 @@ export const APPLY_READS: readonly {
 }[] = [
   { deferred: 'fromPolicyRevision', iamAction: 'lambda:GetPolicy', resource: 'function' },
   { deferred: 'fromFunctionRevision', iamAction: 'lambda:GetFunctionConfiguration', resource: 'function' },
+  { deferred: 'fromLayerPolicyRevision', iamAction: 'lambda:GetLayerVersionPolicy', resource: 'layer' },
   {
     deferred: 'waitForFunctionUpdated',
     iamAction: 'lambda:GetFunctionConfiguration',

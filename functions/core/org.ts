@@ -65,7 +65,9 @@ export function ouChain(snapshot: Snapshot, account: string): string[] {
   const out: string[] = [];
   let child = account;
   for (let depth = 0; depth < 8; depth++) {
-    const r = snapshot.responses[listParentsKey(child)] as { Parents?: { Id?: string; Type?: string }[] } | null;
+    const r = snapshot.responses[listParentsKey(child)] as {
+      Parents?: { Id?: string; Type?: string }[];
+    } | null;
     const parent = r?.Parents?.[0];
     if (!parent?.Id || out.includes(parent.Id)) break;
     out.push(parent.Id);
@@ -107,7 +109,14 @@ const ARN_ACCOUNT = /arn:aws[a-z-]*:[a-z0-9-]+:[a-z0-9-]*:(\d{12}):/g;
  * Values that are data of the change (a policy document, layer ARNs, an inverse's principal) are not
  * targets and are not inspected.
  */
-export const TARGET_PARAMETERS = ['FunctionName', 'SecretId', 'Resource', 'RoleArn', 'ResourceArn', 'Arn'] as const;
+export const TARGET_PARAMETERS = [
+  'FunctionName',
+  'SecretId',
+  'Resource',
+  'RoleArn',
+  'ResourceArn',
+  'Arn',
+] as const;
 
 export function foreignAccounts(
   account: string,

@@ -75,6 +75,9 @@ export type DeferredValue =
   /** The function's RevisionId, read right before the step; the executor first checks that the
    * function's environment is still the one this plan read (earlier steps of the plan wrote to the function). */
   | { fromFunctionRevision: { FunctionName: string } }
+  /** A layer version policy's RevisionId, read right before the step; the executor first checks that
+   * the policy differs from the evaluated one only by this plan's earlier steps (LAMBDA.LAYER.PUBLIC). */
+  | { fromLayerPolicyRevision: { LayerName: string; VersionNumber: number } }
   /** The ARN Secrets Manager returned for the secret of this name, created by an earlier step of the
    * same plan (an ARN ends with 6 random characters, so it is only known once the secret exists). */
   | { fromSecretArn: string }

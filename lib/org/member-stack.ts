@@ -1,4 +1,13 @@
-import { App, Aws, BootstraplessSynthesizer, CfnCondition, CfnParameter, Fn, Stack, Validations } from 'aws-cdk-lib';
+import {
+  App,
+  Aws,
+  BootstraplessSynthesizer,
+  CfnCondition,
+  CfnParameter,
+  Fn,
+  Stack,
+  Validations,
+} from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -85,7 +94,8 @@ export class GuardrailMemberStack extends Stack {
     super(scope, id, {
       synthesizer: new BootstraplessSynthesizer(),
       analyticsReporting: false,
-      description: 'Lambda Guardrail member account: forwards Lambda/IAM CloudTrail events to the central bus; member roles',
+      description:
+        'Lambda Guardrail member account: forwards Lambda/IAM CloudTrail events to the central bus; member roles',
     });
     const { config } = props;
     const rules = props.rules ?? RULES;
@@ -137,7 +147,8 @@ export class GuardrailMemberStack extends Stack {
         targets: [new targets.EventBus(central, { role: forwardRole })],
       });
       // IAM events reach EventBridge only in us-east-1: the rule exists only there.
-      if (service === 'iam') (rule.node.defaultChild as events.CfnRule).cfnOptions.condition = this.isIamRegion;
+      if (service === 'iam')
+        (rule.node.defaultChild as events.CfnRule).cfnOptions.condition = this.isIamRegion;
       return rule;
     });
 
@@ -150,7 +161,10 @@ export class GuardrailMemberStack extends Stack {
           Principal: { AWS: principals.valueAsList },
           Action: 'sts:AssumeRole',
           Condition: {
-            StringEquals: { 'aws:PrincipalOrgID': orgId.valueAsString, 'sts:ExternalId': externalId.valueAsString },
+            StringEquals: {
+              'aws:PrincipalOrgID': orgId.valueAsString,
+              'sts:ExternalId': externalId.valueAsString,
+            },
           },
         },
       ],
@@ -200,13 +214,17 @@ export class GuardrailMemberStack extends Stack {
     });
     this.remediationRole = new iam.CfnRole(this, 'RemediationRole', {
       roleName: names.remediation,
-      description: 'Lambda Guardrail: remediation (declared write actions only), assumed by the central workflow',
+      description:
+        'Lambda Guardrail: remediation (declared write actions only), assumed by the central workflow',
       assumeRolePolicyDocument: trust,
       maxSessionDuration: 3600,
       policies: [
         {
           policyName: 'remediate',
-          policyDocument: { Version: '2012-10-17', Statement: [...reads, ...writes, ...configured, ...denies] },
+          policyDocument: {
+            Version: '2012-10-17',
+            Statement: [...reads, ...writes, ...configured, ...denies],
+          },
         },
       ],
     });
@@ -223,7 +241,8 @@ export class GuardrailMemberStack extends Stack {
     };
     acknowledge(this.collectorRole, reads);
     acknowledge(this.remediationRole, [...reads, ...writes, ...configured]);
-    for (const role of [this.collectorRole, this.remediationRole]) role.cfnOptions.condition = this.isIamRegion;
+    for (const role of [this.collectorRole, this.remediationRole])
+      role.cfnOptions.condition = this.isIamRegion;
   }
 }
 

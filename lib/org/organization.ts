@@ -91,11 +91,16 @@ export class GuardrailOrganization extends Construct {
     }
 
     // ---- StackSet -----------------------------------------------------------------------------------
-    const { template } = memberTemplate({ config: props.config, ...(props.rules ? { rules: props.rules } : {}) });
+    const { template } = memberTemplate({
+      config: props.config,
+      ...(props.rules ? { rules: props.rules } : {}),
+    });
     this.memberTemplate = template;
     const body = JSON.stringify(template);
     if (body.length > TEMPLATE_BODY_LIMIT)
-      throw new Error(`member template is ${body.length} bytes; StackSets take at most ${TEMPLATE_BODY_LIMIT} inline`);
+      throw new Error(
+        `member template is ${body.length} bytes; StackSets take at most ${TEMPLATE_BODY_LIMIT} inline`,
+      );
     const principals = [...new Set([...props.collectors, ...props.remediators])].map((f) => f.role.roleArn);
     this.stackSet = new cloudformation.CfnStackSet(this, 'MemberStackSet', {
       stackSetName: 'lambda-guardrail-member',
@@ -129,4 +134,3 @@ export class GuardrailOrganization extends Construct {
     });
   }
 }
-

@@ -43,7 +43,9 @@ export async function benchOrgScan(
   console.log(
     `\n## guardrail scan --org (emulator; ${perAccount} functions per account, ${accountConcurrency} accounts at once, ${DEFAULT_CONCURRENCY} reads in flight per account)`,
   );
-  console.log('accounts  functions   seed s   scan s   functions/s   ms/account   AssumeRole   calls/function   findings   errors');
+  console.log(
+    'accounts  functions   seed s   scan s   functions/s   ms/account   AssumeRole   calls/function   findings   errors',
+  );
   for (const size of sizes) {
     // A fresh emulator per size: the organization and its accounts start empty.
     const emulator = await startEmulator();

@@ -8,6 +8,7 @@ import type { EmailMessage } from '../../functions/core/approval-render.ts';
 import type { LedgerRecord } from '../../functions/core/ledger.ts';
 import { parsePolicyDocument } from '../../functions/core/policy.ts';
 import { stepLine } from '../../functions/core/render.ts';
+import { roleScenario } from './demo-iam.ts';
 import { secretsScenario } from './demo-secrets.ts';
 import { REPO_ROOT, startEmulator } from './emulator.ts';
 import { LocalGuardrail } from './runtime.ts';
@@ -203,7 +204,7 @@ async function layerSids(endpoint: string, layer: string, version: number): Prom
 
 /** LAMBDA.LAYER.PUBLIC (auto): a layer version shared with every AWS account is unshared; the org grant stays. */
 async function layerScenario(io: Io, endpoint: string, guardrail: LocalGuardrail): Promise<void> {
-  io.out('\n== Scenario 5: a layer version shared with every AWS account ==');
+  io.out('\n== A layer version shared with every AWS account (LAMBDA.LAYER.PUBLIC, auto) ==');
   const layer = 'shared-utils';
   const { version } = await seedLayer(endpoint, {
     name: layer,
@@ -345,11 +346,19 @@ export async function runDemo(argv: string[], io: Io): Promise<number> {
 
     await secretsScenario(io, endpoint);
 
-    const approvalFailed = await approvalScenario(io, endpoint, argv.includes('--approve'));
+    const approvalFailed =
+      (await approvalScenario(io, endpoint, argv.includes('--approve'))) +
+      (await roleScenario(io, endpoint, {
+        autoApprove: argv.includes('--approve'),
+        approvers: APPROVERS,
+        approvalSeconds: DEMO_APPROVAL_SECONDS,
+        approve: approveThroughThePage,
+        printRecord,
+      }));
 
     const failed = [...guardrail.executions.values()].filter((e) => e.status !== 'SUCCEEDED');
     io.out(
-      `\nDemo finished: ${guardrail.executions.size + 1} execution(s), ${failed.length + approvalFailed} failed.`,
+      `\nDemo finished: ${guardrail.executions.size + 2} execution(s), ${failed.length + approvalFailed} failed.`,
     );
     return failed.length || approvalFailed ? 1 : 0;
   } finally {

@@ -28,6 +28,12 @@ moto at start-up, and each patch says which AWS behaviour it restores. The integ
    test/integration/layer.test.ts.
 9. UpdateFunctionConfiguration with TracingConfig: moto ignores it (the function keeps PassThrough);
    AWS sets the mode (LAMBDA.TRACING's plan). Pinned by test/integration/checklist-b.test.ts.
+10. IAM Access Advisor (GenerateServiceLastAccessedDetails / GetServiceLastAccessedDetails): moto
+   does not implement it and answers 500 with an HTML page the SDK cannot parse. AWS always answers.
+   The emulator has no access data to report, so it answers in AWS's shapes with the one honest
+   outcome: a JobId (NoSuchEntity for a role that does not exist), then a FAILED job whose Error says
+   the emulator has no Access Advisor data (the guardrail treats a FAILED job as no usable evidence).
+   Pinned by test/integration/iam-role.test.ts.
 
 Imported by the emulator bootstrap in scripts/local/emulator.ts.
 """
@@ -259,3 +265,49 @@ def _update_configuration_with_tracing(self, config_updates):
 
 
 _Function.update_configuration = _update_configuration_with_tracing
+
+
+# 10. IAM Access Advisor: AWS-shaped answers with no data (a FAILED job), instead of a 500 HTML page.
+from datetime import datetime, timezone
+
+from moto.core.responses import ActionResult
+from moto.iam.exceptions import NoSuchEntity
+from moto.iam.responses import IamResponse
+
+_LAST_ACCESSED_JOBS = {}
+
+
+def _generate_service_last_accessed_details(self):
+    arn = self._get_param("Arn") or ""
+    granularity = self._get_param("Granularity") or "SERVICE_LEVEL"
+    m = re.fullmatch(r"arn:aws:iam::(\d{12}):role/(?:.*/)?([^/]+)", arn)
+    if m and not any(r.name == m.group(2) for r in self.backend.roles.values()):
+        raise NoSuchEntity(f"The role with name {m.group(2)} cannot be found.")
+    job_id = str(mock_random.uuid4())
+    _LAST_ACCESSED_JOBS[job_id] = (granularity, datetime.now(timezone.utc))
+    return ActionResult({"JobId": job_id})
+
+
+def _get_service_last_accessed_details(self):
+    job_id = self._get_param("JobId") or ""
+    if job_id not in _LAST_ACCESSED_JOBS:
+        raise NoSuchEntity(f"No report job with id {job_id}.")
+    granularity, created = _LAST_ACCESSED_JOBS[job_id]
+    return ActionResult(
+        {
+            "JobStatus": "FAILED",
+            "JobType": granularity,
+            "JobCreationDate": created,
+            "JobCompletionDate": created,
+            "ServicesLastAccessed": [],
+            "IsTruncated": False,
+            "Error": {
+                "Message": "the local emulator (moto) has no IAM Access Advisor data",
+                "Code": "NotSupportedByEmulator",
+            },
+        }
+    )
+
+
+IamResponse.generate_service_last_accessed_details = _generate_service_last_accessed_details
+IamResponse.get_service_last_accessed_details = _get_service_last_accessed_details

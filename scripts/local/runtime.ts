@@ -176,6 +176,11 @@ export interface LocalGuardrailOptions {
   config?: Partial<GuardrailConfig>;
   ledgerTable?: string;
   now?: () => string;
+  /**
+   * Recorded Access Advisor responses by role ARN (the emulator has none): Collect uses them instead of
+   * the emulator's FAILED job for those roles. The demo says so when it uses one.
+   */
+  recordedEvidence?: Record<string, unknown>;
   /** Handler log level while this runtime runs (the demo keeps handler logs quiet). */
   logLevel?: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' | 'SILENT';
   /** Approvals (when `config.approvers` is set): where emails go and where the endpoint listens. */
@@ -238,6 +243,9 @@ export class LocalGuardrail {
       excludedPrincipals: config.excludedPrincipals,
       now: opts.now ?? (() => new Date().toISOString()),
       startExecution: (event) => this.start(event),
+      ...(opts.recordedEvidence
+        ? { recordedEvidence: (arn: string) => opts.recordedEvidence?.[arn] }
+        : {}),
     };
     if (config.approvers.length) {
       const outbox = new Outbox(this.approvalOptions.outboxDir);

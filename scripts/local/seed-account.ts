@@ -1,3 +1,11 @@
+import {
+  AuthorizeSecurityGroupEgressCommand,
+  CreateSecurityGroupCommand,
+  CreateSubnetCommand,
+  CreateVpcCommand,
+  EC2Client,
+  RevokeSecurityGroupEgressCommand,
+} from '@aws-sdk/client-ec2';
 import { CreateRoleCommand, GetRoleCommand, IAMClient } from '@aws-sdk/client-iam';
 import {
   AddPermissionCommand,
@@ -182,12 +190,68 @@ export async function seedMixedAccount(
   for (let i = 0; i < (opts.fillers ?? 60); i++) {
     specs.push({ name: `${p}-filler-${String(i).padStart(3, '0')}`, expect: [] });
   }
+  // LAMBDA.VPC.EGRESS: one function behind a group with the default all-traffic egress, one behind a
+  // group that only allows TCP 443.
+  const vpc = await seedVpc(endpoint, p);
+  specs.push(
+    {
+      name: `${p}-vpc-egress-open`,
+      vpc: { subnetIds: [vpc.subnetId], securityGroupIds: [vpc.openGroupId] },
+      expect: ['LAMBDA.VPC.EGRESS'],
+    },
+    {
+      name: `${p}-vpc-egress-443`,
+      vpc: { subnetIds: [vpc.subnetId], securityGroupIds: [vpc.httpsOnlyGroupId] },
+      expect: [],
+    },
+  );
   const functions = await mapLimit(specs, 8, async ({ expect, exempt, ...spec }, i) => {
     const role = roles[i % roles.length];
     const arn = await seedFunction(endpoint, { ...spec, role });
     return { name: spec.name, arn, role, expect, ...(exempt ? { exempt } : {}) };
   });
   return { prefix: p, roles, functions, secretValue };
+}
+
+/**
+ * A VPC with one subnet and two security groups: `open` keeps the default egress rule every new group
+ * gets (all traffic to 0.0.0.0/0), `https-only` allows only TCP 443 out.
+ */
+export async function seedVpc(
+  endpoint: string,
+  prefix: string,
+): Promise<{ vpcId: string; subnetId: string; openGroupId: string; httpsOnlyGroupId: string }> {
+  const ec2 = new EC2Client(emulatorClientConfig(endpoint, DEMO_REGION));
+  try {
+    const vpcId = (await ec2.send(new CreateVpcCommand({ CidrBlock: '10.42.0.0/16' }))).Vpc!.VpcId!;
+    const subnetId = (await ec2.send(new CreateSubnetCommand({ VpcId: vpcId, CidrBlock: '10.42.1.0/24' })))
+      .Subnet!.SubnetId!;
+    const group = async (name: string) =>
+      (
+        await ec2.send(
+          new CreateSecurityGroupCommand({ GroupName: `${prefix}-${name}`, Description: name, VpcId: vpcId }),
+        )
+      ).GroupId!;
+    const openGroupId = await group('open');
+    const httpsOnlyGroupId = await group('https-only');
+    await ec2.send(
+      new AuthorizeSecurityGroupEgressCommand({
+        GroupId: httpsOnlyGroupId,
+        IpPermissions: [
+          { IpProtocol: 'tcp', FromPort: 443, ToPort: 443, IpRanges: [{ CidrIp: '0.0.0.0/0' }] },
+        ],
+      }),
+    );
+    await ec2.send(
+      new RevokeSecurityGroupEgressCommand({
+        GroupId: httpsOnlyGroupId,
+        IpPermissions: [{ IpProtocol: '-1', IpRanges: [{ CidrIp: '0.0.0.0/0' }] }],
+      }),
+    );
+    return { vpcId, subnetId, openGroupId, httpsOnlyGroupId };
+  } finally {
+    ec2.destroy();
+  }
 }
 
 export interface BulkAccount {

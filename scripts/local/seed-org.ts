@@ -56,7 +56,11 @@ export async function memberAdmin(endpoint: string, account: string): Promise<Em
       }),
     );
     const c = r.Credentials!;
-    return { accessKeyId: c.AccessKeyId!, secretAccessKey: c.SecretAccessKey!, sessionToken: c.SessionToken! };
+    return {
+      accessKeyId: c.AccessKeyId!,
+      secretAccessKey: c.SecretAccessKey!,
+      sessionToken: c.SessionToken!,
+    };
   } finally {
     sts.destroy();
   }

@@ -70,6 +70,8 @@ export interface SeedFunctionOptions {
   permissions?: Omit<AddPermissionCommandInput, 'FunctionName'>[];
   /** An on-failure destination for asynchronous invocations (PutFunctionEventInvokeConfig). */
   onFailureDestination?: string;
+  /** Put the function in a VPC (subnets and security groups created beforehand, e.g. with seedVpc). */
+  vpc?: { subnetIds: string[]; securityGroupIds: string[] };
 }
 
 export async function seedFunction(endpoint: string, opts: SeedFunctionOptions): Promise<string> {
@@ -83,6 +85,9 @@ export async function seedFunction(endpoint: string, opts: SeedFunctionOptions):
       Role: role,
       Code: { ZipFile: ZIP },
       ...(opts.environment ? { Environment: { Variables: opts.environment } } : {}),
+      ...(opts.vpc
+        ? { VpcConfig: { SubnetIds: opts.vpc.subnetIds, SecurityGroupIds: opts.vpc.securityGroupIds } }
+        : {}),
     }),
   );
   if (opts.tags) await lambda.send(new TagResourceCommand({ Resource: fn.FunctionArn!, Tags: opts.tags }));

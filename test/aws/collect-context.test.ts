@@ -101,9 +101,9 @@ const SG_BODY = {
 };
 /**
  * A BatchGetAccountStatus body. The SDK model also requires errorCode/errorMessage on each State; the
- * collector and the rule read only `status`, so the fixture leaves them out (hence the cast).
+ * collector and the rule read only `status`, so the fixture leaves them out (`answer` casts).
  */
-const status = (lambdaStatus: string): never => ({
+const status = (lambdaStatus: string): Record<string, unknown> => ({
   accounts: [
     {
       accountId: ACCOUNT,

@@ -31,7 +31,9 @@ import { READ_ACTIONS } from '../../functions/core/actions.ts';
 import { parseConfig } from '../../functions/core/config.ts';
 import { evaluate } from '../../functions/core/evaluate.ts';
 import { normalizeEvent } from '../../functions/core/event.ts';
+import { toAsff } from '../../functions/core/report/asff.ts';
 import { logger } from '../../functions/handlers/deps.ts';
+import { asffProblems, validateScanReport } from '../report-validators.ts';
 import { ACCOUNT, FUNCTION_NAME, functionSnapshot, NOW, REGION, serviceStatement } from '../unit/helpers.ts';
 
 /**
@@ -213,6 +215,52 @@ describe('LAMBDA.LAYER.PUBLIC through Remediate (an AddLayerVersionPermission ev
     });
     // The account grant stays.
     expect(state.statements.map((s) => (s as { Sid: string }).Sid)).toEqual(['acct']);
+  });
+
+  it('two public statements: the second removal re-reads the RevisionId after checking only this plan changed the policy', async () => {
+    const state = serveLayer([publicSt('public'), publicSt('everyone')]);
+    const d = deps();
+    const snapshot = await collectLayer(d.clients, {
+      account: ACCOUNT,
+      region: REGION,
+      layerVersionArn: layerArn(2),
+    });
+    const evaluation = evaluate({ snapshot, config: d.config, now: NOW, event });
+    const r = await remediateStep(d, { event, evaluation, now: NOW });
+    expect(r.status).toBe('applied');
+    expect(lambda.commandCalls(RemoveLayerVersionPermissionCommand).map((c) => c.args[0].input)).toEqual([
+      { LayerName: LAYER, VersionNumber: 2, StatementId: 'public', RevisionId: 'layer-rev-1' },
+      { LayerName: LAYER, VersionNumber: 2, StatementId: 'everyone', RevisionId: 'layer-rev-2' },
+    ]);
+    expect(state.statements).toEqual([]);
+  });
+
+  it('someone else changing the layer policy between the two removals stops the second one', async () => {
+    const state = serveLayer([publicSt('public'), publicSt('everyone')]);
+    const d = deps();
+    const snapshot = await collectLayer(d.clients, {
+      account: ACCOUNT,
+      region: REGION,
+      layerVersionArn: layerArn(2),
+    });
+    const evaluation = evaluate({ snapshot, config: d.config, now: NOW, event });
+    // After the first removal, another principal adds a grant.
+    const original = lambda.commandCalls(RemoveLayerVersionPermissionCommand).length;
+    lambda.on(RemoveLayerVersionPermissionCommand).callsFakeOnce(async (input) => {
+      state.statements = state.statements.filter((s) => (s as { Sid: string }).Sid !== input.StatementId);
+      state.rev++;
+      state.statements.push({
+        ...publicSt('intruder'),
+        Principal: { AWS: 'arn:aws:iam::210987654321:root' },
+      });
+      state.rev++;
+      return META;
+    });
+    const r = await remediateStep(d, { event, evaluation, now: NOW });
+    expect(r.status).toBe('failed');
+    expect(r.drift?.[0]).toMatch(/changed during remediation/);
+    expect(lambda.commandCalls(RemoveLayerVersionPermissionCommand).length - original).toBe(1);
+    expect(state.statements.map((s) => (s as { Sid: string }).Sid)).toEqual(['everyone', 'intruder']);
   });
 
   it('a policy changed since evaluation is drift: nothing is written', async () => {
@@ -400,6 +448,11 @@ describe('scan: layer versions are listed and evaluated', () => {
     ]);
     const f = report.resources.find((r) => r.arn === layerArn(2))!.findings[0];
     expect(f).toMatchObject({ ruleId: 'LAMBDA.LAYER.PUBLIC', mode: 'report' });
+    // Security Hub: the layer version is an AwsLambdaLayerVersion resource, and the finding is valid ASFF.
+    const asff = toAsff(report);
+    expect(asff.map((a) => a.Resources[0].Type)).toEqual(['AwsLambdaLayerVersion']);
+    for (const a of asff) expect(asffProblems(a)).toEqual([]);
+    expect(validateScanReport(JSON.parse(JSON.stringify(report)))).toEqual([]);
     // Dry run: nothing but List/Get.
     for (const a of sent()) expect(a).toMatch(/^lambda:(List|Get)/);
   });

@@ -300,9 +300,10 @@ describe('scanAccount (SDK mocks)', () => {
         .sort(),
     ).toEqual(['app-role-0', 'app-role-1', 'app-role-2']);
     expect(r.summary.byKind).toEqual({ function: NAMES.length, role: 3 });
-    // Without a role rule, no role is read.
+    // Without a role rule (the IAM.ROLE rules left out), no role is read.
     reads.length = 0;
     await scan({
+      rules: RULES.filter((x) => x.resource !== 'role'),
       collectors: {
         ...DEFAULT_COLLECTORS,
         role: async () => {
@@ -502,9 +503,17 @@ describe('runSweep (SDK mocks)', () => {
     expect(validateScanReport(stored)).toEqual([]);
     for (const text of objects.values()) expect(text.includes(SECRET)).toBe(false);
 
-    const starts = sfn.commandCalls(StartExecutionCommand).map((c) => c.args[0].input);
+    const all = sfn.commandCalls(StartExecutionCommand).map((c) => c.args[0].input);
+    const starts = all.filter((s) => JSON.parse(s.input!).event.resources.functionName);
     // deleted functions are skipped; unreadable ones still get an execution (it reads for itself)
     expect(starts).toHaveLength(NAMES.length - 1);
+    // The IAM.ROLE rules are registered: one execution per distinct execution role as well.
+    const roleStarts = all.filter((s) => !JSON.parse(s.input!).event.resources.functionName);
+    expect(roleStarts.map((s) => JSON.parse(s.input!).event.resources.roleArn).sort()).toEqual([
+      roleOf(0),
+      roleOf(1),
+      roleOf(2),
+    ]);
     for (const s of starts) {
       expect(s.stateMachineArn).toBe(stateMachineArn);
       expect(s.name).toMatch(/^sweep-20250615T1200-[0-9a-f]{16}$/);
@@ -518,9 +527,9 @@ describe('runSweep (SDK mocks)', () => {
       });
       expect(event.resources.functionArn).toBe(functionArn(event.resources.functionName));
     }
-    expect(new Set(starts.map((s) => s.name)).size).toBe(starts.length);
-    const already = starts.filter((s) => s.name!.endsWith('0')).length;
-    expect(r.executions).toEqual({ started: starts.length - already, alreadyStarted: already, failed: [] });
+    expect(new Set(all.map((s) => s.name)).size).toBe(all.length);
+    const already = all.filter((s) => s.name!.endsWith('0')).length;
+    expect(r.executions).toEqual({ started: all.length - already, alreadyStarted: already, failed: [] });
 
     // first sweep: everything is new; one email per approver, from the sender
     expect(r.digest).toEqual({ new: r.summary.liveFindings, resolved: 0, emailed: 2 });
@@ -557,7 +566,8 @@ describe('runSweep (SDK mocks)', () => {
     });
     const r = await runSweep(deps(), { scheduledTime: '2025-06-15T12:00:00Z' });
     expect(r.executions.failed.length).toBeGreaterThan(0);
-    expect(r.executions.started + r.executions.failed.length).toBe(NAMES.length - 1);
+    // every function but the deleted one, and the three execution roles (IAM.ROLE rules)
+    expect(r.executions.started + r.executions.failed.length).toBe(NAMES.length - 1 + 3);
   });
 });
 

@@ -1,6 +1,7 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { GetRoleCommand, IAMClient, NoSuchEntityException } from '@aws-sdk/client-iam';
 import {
   GetFunctionConfigurationCommand,
   GetPolicyCommand,
@@ -35,6 +36,8 @@ const arn = (n: string) => `arn:aws:lambda:${REGION}:${ACCOUNT}:function:${n}`;
 const lambda = mockClient(LambdaClient);
 const sts = mockClient(STSClient);
 const hub = mockClient(SecurityHubClient);
+// The functions' execution role (IAM.ROLE rules read each role once): absent in this account.
+const iam = mockClient(IAMClient);
 const tmp = mkdtempSync(join(tmpdir(), 'guardrail-scan-cli-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
@@ -52,6 +55,10 @@ function account(fns: Record<string, { public?: boolean; denied?: boolean }>) {
   lambda.reset();
   sts.reset();
   sts.on(GetCallerIdentityCommand).resolves({ Account: ACCOUNT });
+  iam.reset();
+  iam
+    .on(GetRoleCommand)
+    .rejects(new NoSuchEntityException({ message: 'no role', $metadata: { httpStatusCode: 404 } }));
   lambda.on(ListFunctionsCommand).resolves({
     Functions: Object.keys(fns).map((n) => ({
       FunctionName: n,
@@ -156,7 +163,8 @@ describe('guardrail scan: exit codes and formats', () => {
     expect(r.out).toEqual([]);
     expect(r.err[0]).toBe(`wrote ${file}`);
     expect(r.err[1]).toMatch(
-      /^scanned 2 resource\(s\) in 1 region\(s\): 1 finding\(s\), 0 exempt, 0 unreadable$/,
+      // Two functions and their (shared, absent) execution role.
+      /^scanned 3 resource\(s\) in 1 region\(s\): 1 finding\(s\), 0 exempt, 0 unreadable$/,
     );
     const text = readFileSync(file, 'utf8');
     if (format === 'json') expect(validateScanReport(JSON.parse(text))).toEqual([]);

@@ -96,9 +96,11 @@ describe('EventBridge rules', () => {
   });
 
   it('excludes the guardrail’s own roles with anything-but OR exists:false on the session issuer', () => {
-    const taskRoles = (['collect', 'evaluate', 'remediate', 'verify', 'record'] as const).map((n) => ({
-      'Fn::GetAtt': [logicalIdOf(built, built.stack.functions[n].role), 'Arn'],
-    }));
+    const taskRoles = (['collect', 'evaluate', 'prove', 'remediate', 'verify', 'record'] as const).map(
+      (n) => ({
+        'Fn::GetAtt': [logicalIdOf(built, built.stack.functions[n].role), 'Arn'],
+      }),
+    );
     for (const [, r] of rules) {
       const p = r.Properties?.EventPattern as {
         detail: { userIdentity: { sessionContext: { sessionIssuer: { arn: unknown[] } } } };
@@ -210,9 +212,10 @@ describe('EventBridge pattern semantics (simulated on real CloudTrail records)',
         'UpdateFunctionConfiguration',
       ]),
     );
-    // Event names as CloudTrail records them (Lambda developer guide, "Logging Lambda API calls using
-    // CloudTrail": PublishLayerVersion20181031; AddLayerVersionPermission is recorded as
-    // AddLayerVersionPermission20181031; the event-invoke-config calls carry no suffix).
+    // Event names as CloudTrail records them: the Lambda developer guide ("Logging Lambda API calls
+    // using CloudTrail") names PublishLayerVersion20181031 and lists the event-invoke-config calls
+    // without a suffix; AddLayerVersionPermission is seen as AddLayerVersionPermission20181031 in
+    // published detections. Prefix matching covers either form.
     for (const eventName of [
       'AddLayerVersionPermission20181031',
       'PublishLayerVersion20181031',
@@ -351,7 +354,11 @@ describe('a rule triggered by IAM actions', () => {
     const iam = eventRules.find((r) => r.Properties.EventPattern.source[0] === 'aws.iam');
     const p = iam.Properties.EventPattern;
     expect(p.detail.eventSource).toEqual(['iam.amazonaws.com']);
-    expect(p.detail.eventName).toEqual([{ prefix: 'AttachRolePolicy' }, { prefix: 'PutRolePolicy' }]);
+    // The test rule's actions, merged with the IAM triggers of the registered rules (IAM.ROLE.*).
+    const expected = [
+      ...new Set([...(triggerPrefixes(RULES)['iam'] ?? []), 'AttachRolePolicy', 'PutRolePolicy']),
+    ].sort();
+    expect(p.detail.eventName).toEqual(expected.map((prefix) => ({ prefix })));
     expect(p.detail.errorCode).toEqual([{ exists: false }]);
     expect(p.detail.userIdentity.sessionContext.sessionIssuer.arn[1]).toEqual({ exists: false });
     expect(iam.Properties.Targets[0].DeadLetterConfig).toBeDefined();

@@ -57,17 +57,18 @@ const roleNamed = (name: string) => ofType('AWS::IAM::Role').find(([, r]) => r.P
 const allowActions = (statements: PolicyStatementJson[]) =>
   sorted(new Set(statements.filter((s) => s.Effect === 'Allow').flatMap((s) => asArray(s.Action))));
 const memberStatements = (name: string) =>
-  (roleNamed(name)[1].Properties.Policies as { PolicyDocument: { Statement: PolicyStatementJson[] } }[]).flatMap(
-    (p) => p.PolicyDocument.Statement,
-  );
+  (
+    roleNamed(name)[1].Properties.Policies as { PolicyDocument: { Statement: PolicyStatementJson[] } }[]
+  ).flatMap((p) => p.PolicyDocument.Statement);
 
 /** What the declarations in functions/core/actions.ts say each member role may do (every rule deployed). */
 const KINDS = [...new Set(RULES.map((r) => r.resource))];
 const EXPECTED_READS = sorted(new Set(KINDS.flatMap((k) => READ_ACTIONS[k])));
 const EXPECTED_WRITES = sorted(
   new Set(
-    WRITE_ACTIONS.filter((a) => (a.usedBy ? a.usedBy.some((id) => RULES.some((r) => r.id === id)) : KINDS.includes(a.resource as never)))
-      .flatMap((a) => a.iamActions),
+    WRITE_ACTIONS.filter((a) =>
+      a.usedBy ? a.usedBy.some((id) => RULES.some((r) => r.id === id)) : KINDS.includes(a.resource as never),
+    ).flatMap((a) => a.iamActions),
   ),
 );
 
@@ -86,12 +87,17 @@ describe('the member StackSet', () => {
 
   it('embeds a template that fits inline, needs no bootstrap and has no assets', () => {
     expect(props.TemplateBody.length).toBeLessThan(TEMPLATE_BODY_LIMIT);
-    expect(JSON.stringify(member)).not.toMatch(/BootstrapVersion|cdk-hnb659fds|AssetParameters|S3Bucket|CDKMetadata/);
+    expect(JSON.stringify(member)).not.toMatch(
+      /BootstrapVersion|cdk-hnb659fds|AssetParameters|S3Bucket|CDKMetadata/,
+    );
   });
 
   it('passes the central bus, the central workflow roles, the org id and the external id as parameters', () => {
     const params = Object.fromEntries(
-      (props.Parameters as { ParameterKey: string; ParameterValue: unknown }[]).map((p) => [p.ParameterKey, p.ParameterValue]),
+      (props.Parameters as { ParameterKey: string; ParameterValue: unknown }[]).map((p) => [
+        p.ParameterKey,
+        p.ParameterValue,
+      ]),
     );
     expect(params[MEMBER_PARAMETERS.orgId]).toBe(ORG_ID);
     expect(params[MEMBER_PARAMETERS.externalId]).toBe(EXTERNAL_ID);
@@ -112,7 +118,9 @@ describe('the member StackSet', () => {
     expect(byService['aws.lambda'].Condition).toBeUndefined();
     expect(byService['aws.iam'].Condition).toBe('IsIamRegion');
     // The same patterns as the central stack's rules, except for the excluded roles.
-    const central = resourcesOfType(json, 'AWS::Events::Rule').map(([, r]) => (r.Properties as Loose).EventPattern);
+    const central = resourcesOfType(json, 'AWS::Events::Rule').map(
+      ([, r]) => (r.Properties as Loose).EventPattern,
+    );
     for (const [, r] of rules) {
       const p = r.Properties.EventPattern;
       const twin = central.find((c: Loose) => c.source[0] === p.source[0]);
@@ -165,7 +173,10 @@ describe('the member StackSet', () => {
     expect(allowActions(memberStatements('lambda-guardrail-remediation'))).toEqual(
       sorted(new Set([...EXPECTED_READS, ...EXPECTED_WRITES])),
     );
-    for (const s of [...memberStatements('lambda-guardrail-collector'), ...memberStatements('lambda-guardrail-remediation')]) {
+    for (const s of [
+      ...memberStatements('lambda-guardrail-collector'),
+      ...memberStatements('lambda-guardrail-remediation'),
+    ]) {
       for (const a of asArray(s.Action)) expect(a).not.toMatch(/\*/);
       // Only this account's resources (or "*" for reads without resource-level permissions).
       for (const r of asArray(s.Resource as unknown)) {
@@ -175,12 +186,18 @@ describe('the member StackSet', () => {
     }
     // Remediation never writes the guardrail's own roles or roles tagged protected.
     const denies = memberStatements('lambda-guardrail-remediation').filter((s) => s.Effect === 'Deny');
-    expect(denies.map((d) => d.Sid).sort()).toEqual(['DenyWritesToGuardrailRoles', 'DenyWritesToProtectedRoles']);
+    expect(denies.map((d) => d.Sid).sort()).toEqual([
+      'DenyWritesToGuardrailRoles',
+      'DenyWritesToProtectedRoles',
+    ]);
   });
 
   it('follows the configured role names and the management-account mode (CallAs SELF)', () => {
     const other = synth({
-      guardrail: orgGuardrail({ delegatedAdmin: false, memberRoleNames: { collector: 'sec-read', remediation: 'sec-fix' } }),
+      guardrail: orgGuardrail({
+        delegatedAdmin: false,
+        memberRoleNames: { collector: 'sec-read', remediation: 'sec-fix' },
+      }),
     });
     const [[, set]] = resourcesOfType(other.json, 'AWS::CloudFormation::StackSet');
     expect((set.Properties as Loose).CallAs).toBe('SELF');
@@ -214,8 +231,16 @@ describe('the central account in organization mode', () => {
         .filter((s) => asArray(s.Action).includes('sts:AssumeRole'))
         .map((s) => JSON.stringify(s.Resource))
         .sort();
-    const collector = JSON.stringify(['arn:', { Ref: 'AWS::Partition' }, ':iam::*:role/lambda-guardrail-collector']);
-    const remediation = JSON.stringify(['arn:', { Ref: 'AWS::Partition' }, ':iam::*:role/lambda-guardrail-remediation']);
+    const collector = JSON.stringify([
+      'arn:',
+      { Ref: 'AWS::Partition' },
+      ':iam::*:role/lambda-guardrail-collector',
+    ]);
+    const remediation = JSON.stringify([
+      'arn:',
+      { Ref: 'AWS::Partition' },
+      ':iam::*:role/lambda-guardrail-remediation',
+    ]);
     expect(assumes('collect').join()).toContain(collector.slice(1, -1));
     expect(assumes('collect').join()).not.toContain('remediation');
     expect(assumes('verify').join()).not.toContain('remediation');

@@ -286,6 +286,30 @@ describe('execution-role rewrites on the emulator', () => {
     expect(await roleState('aws-managed-role')).toEqual(before);
   });
 
+  it('moto has no Access Advisor: the patched emulator answers a FAILED job in AWS shapes (moto_patches.py 10)', async () => {
+    const roleArn = await createRole('no-advisor-role');
+    const s = await collectRole(
+      clients(),
+      { account: ACCOUNT, region: REGION, roleArn },
+      { evidence: true, sleep: async () => {} },
+    );
+    expect(s.responses['GetRole']).toBeTruthy();
+    expect(s.responses['GetServiceLastAccessedDetails']).toMatchObject({
+      JobStatus: 'FAILED',
+      JobType: 'ACTION_LEVEL',
+      ServicesLastAccessed: [],
+      Error: { Code: 'NotSupportedByEmulator' },
+    });
+    // A role that does not exist: NoSuchEntity, as on AWS.
+    await expect(
+      collectRole(
+        clients(),
+        { account: ACCOUNT, region: REGION, roleArn: `${roleArn}-gone` },
+        { evidence: true },
+      ),
+    ).resolves.toEqual({ account: ACCOUNT, region: REGION, responses: { GetRole: null } });
+  });
+
   it('rollback refuses when the role changed since the remediation (precondition)', async () => {
     const roleArn = await createRole('drifted-role');
     await iam.send(

@@ -20,14 +20,15 @@ import {
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../bin/cli.ts';
-import { applyPlan } from '../../functions/aws/execute.ts';
 import { createClients } from '../../functions/aws/clients.ts';
+import { applyPlan } from '../../functions/aws/execute.ts';
+import type { GuardrailConfig } from '../../functions/core/config.ts';
 import type { ScanReport } from '../../functions/core/report/model.ts';
 import type { Finding, NormalizedEvent } from '../../functions/core/types.ts';
 import { logger } from '../../functions/handlers/deps.ts';
 import { type EmulatorHandle, emulatorClientConfig, startEmulator } from '../../scripts/local/emulator.ts';
 import { LocalGuardrail, runAsl } from '../../scripts/local/runtime.ts';
-import { DEMO_REGION as REGION, PUBLIC_URL_PERMISSIONS, ZIP } from '../../scripts/local/seed.ts';
+import { PUBLIC_URL_PERMISSIONS, DEMO_REGION as REGION, ZIP } from '../../scripts/local/seed.ts';
 import { createRoles, type EmulatorCredentials } from '../../scripts/local/seed-account.ts';
 import {
   createMemberRoles,
@@ -64,7 +65,8 @@ async function publicFunction(account: string, name: string) {
     }),
   );
   await lambda.send(new CreateFunctionUrlConfigCommand({ FunctionName: name, AuthType: 'NONE' }));
-  for (const p of PUBLIC_URL_PERMISSIONS) await lambda.send(new AddPermissionCommand({ FunctionName: name, ...p }));
+  for (const p of PUBLIC_URL_PERMISSIONS)
+    await lambda.send(new AddPermissionCommand({ FunctionName: name, ...p }));
 }
 
 const authType = async (account: string, name = FN) =>
@@ -98,8 +100,13 @@ const orgConfig = (extra: Record<string, unknown> = {}) => ({
 });
 
 function guardrail(extra: Record<string, unknown> = {}) {
-  // biome-ignore lint/suspicious/noExplicitAny: the raw config is validated by parseConfig in the runtime.
-  return new LocalGuardrail({ endpoint: emu.endpoint, region: REGION, logLevel: 'SILENT', config: orgConfig(extra) as any });
+  return new LocalGuardrail({
+    endpoint: emu.endpoint,
+    region: REGION,
+    logLevel: 'SILENT',
+    // The raw config is validated by parseConfig in the runtime.
+    config: orgConfig(extra) as unknown as Partial<GuardrailConfig>,
+  });
 }
 
 beforeAll(async () => {
@@ -109,7 +116,10 @@ beforeAll(async () => {
   for (const account of org.members) {
     const creds = await memberAdmin(emu.endpoint, account);
     admin.set(account, creds);
-    lambdaOf.set(account, new LambdaClient({ ...emulatorClientConfig(emu.endpoint, REGION), credentials: creds }));
+    lambdaOf.set(
+      account,
+      new LambdaClient({ ...emulatorClientConfig(emu.endpoint, REGION), credentials: creds }),
+    );
     await createMemberRoles(emu.endpoint, creds, {
       account,
       orgId: org.orgId,
@@ -147,7 +157,9 @@ describe('the emulated organization', () => {
     await expect(assume(memberA, 'wrong')).rejects.toMatchObject({ name: 'AccessDenied' });
     await expect(assume(refusing, EXTERNAL_ID)).rejects.toMatchObject({ name: 'AccessDenied' });
     await expect(
-      sts.send(new AssumeRoleCommand({ RoleArn: `arn:aws:iam::${memberA}:role/absent`, RoleSessionName: 'x' })),
+      sts.send(
+        new AssumeRoleCommand({ RoleArn: `arn:aws:iam::${memberA}:role/absent`, RoleSessionName: 'x' }),
+      ),
     ).rejects.toMatchObject({ name: 'AccessDenied' });
     sts.destroy();
   });
@@ -160,7 +172,9 @@ describe('events from two member accounts', () => {
     expect(await authType(memberA)).toBe('NONE');
     expect(await authType(memberB)).toBe('NONE');
 
-    const a = await g.ingest(memberLambdaEvent(memberA, 'CreateFunctionUrlConfig', { functionName: FN, authType: 'NONE' }));
+    const a = await g.ingest(
+      memberLambdaEvent(memberA, 'CreateFunctionUrlConfig', { functionName: FN, authType: 'NONE' }),
+    );
     expect(a.status).toBe('started');
     const runA = g.executions.get(nameOf(a))!;
     expect(runA.status, runA.error).toBe('SUCCEEDED');
@@ -170,7 +184,9 @@ describe('events from two member accounts', () => {
     expect(await authType(memberB)).toBe('NONE');
     expect(await statementCount(memberB)).toBe(2);
 
-    const b = await g.ingest(memberLambdaEvent(memberB, 'CreateFunctionUrlConfig', { functionName: FN, authType: 'NONE' }));
+    const b = await g.ingest(
+      memberLambdaEvent(memberB, 'CreateFunctionUrlConfig', { functionName: FN, authType: 'NONE' }),
+    );
     expect(g.executions.get(nameOf(b))!.status).toBe('SUCCEEDED');
     expect(await authType(memberB)).toBe('AWS_IAM');
 
@@ -197,16 +213,24 @@ describe('events from two member accounts', () => {
     const g = guardrail({ accounts: { allow: [memberA], deny: [] } });
     await g.setup();
     const r = await g.ingest(memberLambdaEvent(memberB, 'AddPermission20150331v2', { functionName: FN }));
-    expect(r).toEqual({ status: 'rejected', reason: `account ${memberB} is not on organization.accounts.allow` });
+    expect(r).toEqual({
+      status: 'rejected',
+      reason: `account ${memberB} is not on organization.accounts.allow`,
+    });
   });
 
   it("the member roles' own calls never start a run", async () => {
     const g = guardrail();
     const r = await g.ingest(
-      memberLambdaEvent(memberA, 'UpdateFunctionUrlConfig', { functionName: FN, authType: 'AWS_IAM' }, {
-        actorArn: `arn:aws:sts::${memberA}:assumed-role/${ROLES.remediation}/guardrail-x`,
-        sessionIssuerArn: `arn:aws:iam::${memberA}:role/${ROLES.remediation}`,
-      }),
+      memberLambdaEvent(
+        memberA,
+        'UpdateFunctionUrlConfig',
+        { functionName: FN, authType: 'AWS_IAM' },
+        {
+          actorArn: `arn:aws:sts::${memberA}:assumed-role/${ROLES.remediation}/guardrail-x`,
+          sessionIssuerArn: `arn:aws:iam::${memberA}:role/${ROLES.remediation}`,
+        },
+      ),
     );
     expect(r.status).toBe('ignored');
   });
@@ -219,9 +243,14 @@ describe('a forged event that names another account changes nothing', () => {
   it('ingest: a detail claiming another account than the one EventBridge delivered it from is rejected', async () => {
     const g = guardrail();
     await g.setup();
-    const forged = memberLambdaEvent(memberB, 'CreateFunctionUrlConfig', { functionName: victim, authType: 'NONE' }, {
-      envelopeAccount: memberA,
-    });
+    const forged = memberLambdaEvent(
+      memberB,
+      'CreateFunctionUrlConfig',
+      { functionName: victim, authType: 'NONE' },
+      {
+        envelopeAccount: memberA,
+      },
+    );
     const r = await g.ingest(forged);
     expect(r).toEqual({
       status: 'rejected',
@@ -285,9 +314,15 @@ describe('a forged event that names another account changes nothing', () => {
         preconditions: [],
       },
     } as unknown as Finding;
-    const r = await applyPlan(clients, REGION, [finding], { account: memberA, region: REGION, responses: {} }, {
-      account: memberA,
-    });
+    const r = await applyPlan(
+      clients,
+      REGION,
+      [finding],
+      { account: memberA, region: REGION, responses: {} },
+      {
+        account: memberA,
+      },
+    );
     expect(r.status).toBe('failed');
     expect(r.steps).toEqual([]);
     expect(r.error).toContain(`UpdateFunctionUrlConfig names account ${memberB}`);
@@ -300,7 +335,11 @@ describe('guardrail scan --org', () => {
     const out: string[] = [];
     const err: string[] = [];
     const saved = { ...process.env };
-    Object.assign(process.env, { AWS_ACCESS_KEY_ID: 'testing', AWS_SECRET_ACCESS_KEY: 'testing', AWS_REGION: REGION });
+    Object.assign(process.env, {
+      AWS_ACCESS_KEY_ID: 'testing',
+      AWS_SECRET_ACCESS_KEY: 'testing',
+      AWS_REGION: REGION,
+    });
     let code: number;
     try {
       code = await main(
@@ -328,7 +367,9 @@ describe('guardrail scan --org', () => {
       for (const f of r.findings) expect(f.account).toBe(r.account);
     }
     // Member B still has the public victim function: its finding is there, in B.
-    const victimFindings = report.resources.find((r) => r.account === memberB && r.name === 'victim-fn')?.findings;
+    const victimFindings = report.resources.find(
+      (r) => r.account === memberB && r.name === 'victim-fn',
+    )?.findings;
     expect(victimFindings?.map((f) => f.ruleId)).toContain('LAMBDA.URL.PUBLIC');
     expect(out.join('\n')).not.toContain(EXTERNAL_ID);
   });
@@ -343,10 +384,13 @@ describe('guardrail scan --org', () => {
       GUARDRAIL_EXTERNAL_ID: EXTERNAL_ID,
     });
     try {
-      await main(['scan', '--org', '--accounts', memberB, '--endpoint-url', emu.endpoint, '--format', 'json'], {
-        out: (s) => out.push(s),
-        err: () => {},
-      });
+      await main(
+        ['scan', '--org', '--accounts', memberB, '--endpoint-url', emu.endpoint, '--format', 'json'],
+        {
+          out: (s) => out.push(s),
+          err: () => {},
+        },
+      );
     } finally {
       process.env = saved;
     }

@@ -289,7 +289,13 @@ describe('LAMBDA.LAYER.PUBLIC', () => {
     expect(f.resourceArn).toBe(layerArn);
     expect(f.plan.steps.map((st) => st.parameters)).toEqual([
       { LayerName: 'shared-utils', VersionNumber: 3, StatementId: 'public', RevisionId: 'layer-rev-1' },
-      { LayerName: 'shared-utils', VersionNumber: 3, StatementId: 'everyone' },
+      // A later removal re-reads the RevisionId (the first write changed it).
+      {
+        LayerName: 'shared-utils',
+        VersionNumber: 3,
+        StatementId: 'everyone',
+        RevisionId: { fromLayerPolicyRevision: { LayerName: 'shared-utils', VersionNumber: 3 } },
+      },
     ]);
     expect(f.plan.steps[0].inverse).toEqual({
       service: 'lambda',

@@ -11,7 +11,11 @@ import {
   ouChain,
   roleSessionName,
 } from '../../functions/core/org.ts';
+import { toAsff } from '../../functions/core/report/asff.ts';
+import { renderScanReport } from '../../functions/core/report/index.ts';
+import { buildScanReport, mergeScanReports, scanExitCode } from '../../functions/core/report/model.ts';
 import { lambdaUrlPublic } from '../../functions/core/rules/lambda-url-public.ts';
+import { validateScanReport } from '../report-validators.ts';
 import { ACCOUNT, functionSnapshot, NOW, OTHER_ACCOUNT, publicUrlPair } from './helpers.ts';
 
 const ORG = {
@@ -78,27 +82,41 @@ describe('accounts and roles', () => {
   it("recognises the member roles' own calls in any account", () => {
     const o = orgConfig().organization;
     const actor = (arn?: string, sessionIssuerArn?: string) => ({
-      actor: { type: 'AssumedRole', ...(arn ? { arn } : {}), ...(sessionIssuerArn ? { sessionIssuerArn } : {}) },
+      actor: {
+        type: 'AssumedRole',
+        ...(arn ? { arn } : {}),
+        ...(sessionIssuerArn ? { sessionIssuerArn } : {}),
+      },
     });
     expect(
-      isMemberRoleActor(actor(undefined, `arn:aws:iam::${OTHER_ACCOUNT}:role/lambda-guardrail-remediation`), o),
+      isMemberRoleActor(
+        actor(undefined, `arn:aws:iam::${OTHER_ACCOUNT}:role/lambda-guardrail-remediation`),
+        o,
+      ),
     ).toBe(true);
     expect(
-      isMemberRoleActor(actor(`arn:aws:sts::${ACCOUNT}:assumed-role/lambda-guardrail-collector/guardrail-x`), o),
+      isMemberRoleActor(
+        actor(`arn:aws:sts::${ACCOUNT}:assumed-role/lambda-guardrail-collector/guardrail-x`),
+        o,
+      ),
     ).toBe(true);
     expect(isMemberRoleActor(actor(`arn:aws:sts::${ACCOUNT}:assumed-role/deployer/x`), o)).toBe(false);
-    expect(isMemberRoleActor(actor(undefined, `arn:aws:iam::${ACCOUNT}:role/lambda-guardrail-remediation-x`), o)).toBe(
-      false,
-    );
+    expect(
+      isMemberRoleActor(actor(undefined, `arn:aws:iam::${ACCOUNT}:role/lambda-guardrail-remediation-x`), o),
+    ).toBe(false);
   });
 
   it('finds the accounts a step targets other than the event account', () => {
     const arn = (acct: string) => `arn:aws:lambda:us-east-1:${acct}:function:f`;
     expect(foreignAccounts(ACCOUNT, arn(ACCOUNT), { FunctionName: 'f' })).toEqual([]);
-    expect(foreignAccounts(ACCOUNT, arn(ACCOUNT), { FunctionName: arn(OTHER_ACCOUNT) })).toEqual([OTHER_ACCOUNT]);
+    expect(foreignAccounts(ACCOUNT, arn(ACCOUNT), { FunctionName: arn(OTHER_ACCOUNT) })).toEqual([
+      OTHER_ACCOUNT,
+    ]);
     expect(foreignAccounts(ACCOUNT, arn(OTHER_ACCOUNT), { FunctionName: 'f' })).toEqual([OTHER_ACCOUNT]);
     // Data of the change (a principal in a statement, layers) is not a target.
-    expect(foreignAccounts(ACCOUNT, arn(ACCOUNT), { FunctionName: 'f', Principal: OTHER_ACCOUNT })).toEqual([]);
+    expect(foreignAccounts(ACCOUNT, arn(ACCOUNT), { FunctionName: 'f', Principal: OTHER_ACCOUNT })).toEqual(
+      [],
+    );
   });
 });
 
@@ -111,9 +129,15 @@ describe('mode overrides per account and OU', () => {
 
   it('an account override beats an OU override; the nearest OU wins; none without organization mode', () => {
     const c = orgConfig({
-      modeOverrides: { accounts: { [OTHER_ACCOUNT]: 'auto' }, ous: { [PARENT_OU]: 'report', [OU]: 'approve' } },
+      modeOverrides: {
+        accounts: { [OTHER_ACCOUNT]: 'auto' },
+        ous: { [PARENT_OU]: 'report', [OU]: 'approve' },
+      },
     });
-    expect(accountCeiling(c, ACCOUNT, [OU, PARENT_OU])).toEqual({ mode: 'approve', reason: `OU ${OU} override approve` });
+    expect(accountCeiling(c, ACCOUNT, [OU, PARENT_OU])).toEqual({
+      mode: 'approve',
+      reason: `OU ${OU} override approve`,
+    });
     expect(accountCeiling(c, ACCOUNT, [PARENT_OU])?.mode).toBe('report');
     expect(accountCeiling(c, OTHER_ACCOUNT, [OU])?.mode).toBe('auto');
     expect(accountCeiling(c, '333333333333', [])).toBeUndefined();
@@ -134,9 +158,83 @@ describe('mode overrides per account and OU', () => {
     expect(f.modeReason).toContain(`capped by OU ${PARENT_OU} override report`);
     // An override replaces the global ceiling for that account: a pilot account can run auto while
     // the rest of the organization is in report.
-    expect(run(orgConfig({ modeOverrides: { accounts: { [ACCOUNT]: 'auto' } } }, { mode: 'report' })).mode).toBe(
-      'auto',
-    );
+    expect(
+      run(orgConfig({ modeOverrides: { accounts: { [ACCOUNT]: 'auto' } } }, { mode: 'report' })).mode,
+    ).toBe('auto');
     expect(run(orgConfig({ modeOverrides: { accounts: { [ACCOUNT]: 'auto' } } }), true).mode).toBe('report');
+  });
+});
+
+describe('one report over several accounts (scan --org)', () => {
+  const unitIn = (account: string) => {
+    const snapshot = functionSnapshot({
+      urls: [{ authType: 'NONE' }],
+      policies: { '': { statements: publicUrlPair() } },
+    });
+    const arn = `arn:aws:lambda:us-east-1:${account}:function:orders-api`;
+    snapshot.account = account;
+    const config = snapshot.responses.GetFunctionConfiguration as Record<string, unknown>;
+    config.FunctionArn = arn;
+    const evaluation = evaluate({
+      snapshot,
+      config: parseConfig({ mode: 'report' }),
+      now: NOW,
+      rules: [lambdaUrlPublic],
+    });
+    return { kind: 'function' as const, arn, name: 'orders-api', region: 'us-east-1', evaluation };
+  };
+  const accountReport = (account: string) =>
+    buildScanReport({
+      origin: 'scan',
+      account,
+      regions: ['us-east-1'],
+      startedAt: NOW,
+      finishedAt: NOW,
+      rules: [lambdaUrlPublic],
+      config: parseConfig({}),
+      units: [unitIn(account)],
+    });
+  const merged = mergeScanReports([accountReport(OTHER_ACCOUNT), accountReport(ACCOUNT)], {
+    account: '999999999999',
+    accounts: [OTHER_ACCOUNT, ACCOUNT, '333333333333'],
+    regions: ['us-east-1'],
+    startedAt: NOW,
+    finishedAt: NOW,
+    rules: [lambdaUrlPublic],
+    config: parseConfig({}),
+    errors: [{ scope: 'account', account: '333333333333', error: 'AccessDenied', message: 'not authorized' }],
+  });
+
+  it('keeps every resource, finding and error with its account, and counts them all', () => {
+    expect(merged.account).toBe('999999999999');
+    expect(merged.accounts).toEqual([ACCOUNT, OTHER_ACCOUNT, '333333333333'].sort());
+    expect(merged.resources.map((r) => r.account)).toEqual([ACCOUNT, OTHER_ACCOUNT].sort());
+    for (const r of merged.resources) for (const f of r.findings) expect(f.account).toBe(r.account);
+    expect(merged.summary.resources).toBe(2);
+    expect(merged.summary.liveFindings).toBe(2);
+    expect(merged.summary.errors).toBe(1);
+    expect(merged.errors[0]).toMatchObject({ scope: 'account', account: '333333333333' });
+    expect(scanExitCode(merged)).toBe(1);
+    expect(validateScanReport(JSON.parse(renderScanReport(merged, 'json')))).toEqual([]);
+  });
+
+  it('every format carries the account: SARIF locations, ASFF account and product, the human formats', () => {
+    const sarif = JSON.parse(renderScanReport(merged, 'sarif'));
+    const uris = sarif.runs[0].results.map(
+      (r: { locations: { physicalLocation: { artifactLocation: { uri: string } } }[] }) =>
+        r.locations[0].physicalLocation.artifactLocation.uri,
+    );
+    expect(uris.sort()).toEqual(
+      [
+        `aws/${ACCOUNT}/us-east-1/function/orders-api`,
+        `aws/${OTHER_ACCOUNT}/us-east-1/function/orders-api`,
+      ].sort(),
+    );
+    for (const f of toAsff(merged)) {
+      expect(f.Resources[0].Id).toContain(`:${f.AwsAccountId}:`);
+      expect(f.ProductArn).toContain(`:${f.AwsAccountId}:product/${f.AwsAccountId}/default`);
+    }
+    for (const format of ['table', 'markdown', 'html'] as const)
+      expect(renderScanReport(merged, format)).toContain('3 accounts (');
   });
 });

@@ -40,6 +40,8 @@ export const ASFF_REQUIRED_FIELDS = [
 export const ASFF_RESOURCE_TYPE: Record<string, string> = {
   function: 'AwsLambdaFunction',
   role: 'AwsIamRole',
+  // LAMBDA.LAYER.PUBLIC: the resource is a layer version ARN.
+  layer: 'AwsLambdaLayerVersion',
 };
 
 export interface AsffResource {

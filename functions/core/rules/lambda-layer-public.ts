@@ -125,8 +125,16 @@ export const lambdaLayerPublic: Rule = {
           LayerName: parts.name,
           VersionNumber: parts.version,
           StatementId: st.Sid,
-          // Every write issues a new RevisionId: only the first removal can name the one read.
-          ...(i === 0 && policy.revisionId ? { RevisionId: policy.revisionId } : {}),
+          // Every write issues a new RevisionId: the first removal names the one read, later ones
+          // re-read it right before they run (after checking that only this plan changed the policy).
+          ...(policy.revisionId
+            ? {
+                RevisionId:
+                  i === 0
+                    ? policy.revisionId
+                    : { fromLayerPolicyRevision: { LayerName: parts.name, VersionNumber: parts.version } },
+              }
+            : {}),
         },
         reason: `statement ${st.Sid} shares layer version ${parts.name}:${parts.version} with every AWS account`,
         ...(inverse ? { inverse } : {}),

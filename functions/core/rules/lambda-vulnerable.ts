@@ -81,9 +81,9 @@ export const lambdaVulnerable: Rule = {
     'Vulnerabilities in code paths the function never runs, or in a package used only at build time but shipped. Suppress them in Inspector (a suppression rule), or exempt the function by tag with a reason and an expiry.',
     'Findings Inspector has not yet closed after a fixed deployment (it rescans on update; closing can lag).',
   ],
-  triggers: [
-    { service: 'lambda', actions: ['CreateFunction', 'UpdateFunctionCode', 'UpdateFunctionConfiguration'] },
-  ],
+  // Inspector scans a new or updated function asynchronously (minutes later): an event-driven read
+  // sees the findings of the previous code. The scheduled sweep and `guardrail scan` catch new ones.
+  triggers: [{ service: 'lambda', actions: ['CreateFunction', 'UpdateFunctionConfiguration'] }],
   resource: 'function',
   defaultMode: 'report',
   fix: 'None automatic (the code or the layer must be rebuilt and tested). A person upgrades each package named in the finding to its fixed version, rebuilds the deployment package or the layer, and deploys it; Inspector rescans on update and closes the findings.',
