@@ -20,7 +20,8 @@ import { type AwsClients, body, errorName, isNotFound } from './clients.ts';
  * - `GetDataProtectionPolicy` (CloudWatch Logs): the data protection policy of the function's log
  *   group (LAMBDA.LOGS.UNMASKED). `null` when the log group does not exist.
  * - `BatchGetAccountStatus` and, when Lambda scanning is enabled, `ListFindings` (Amazon Inspector):
- *   the function's ACTIVE HIGH/CRITICAL findings (LAMBDA.VULNERABLE). The account status is read once
+ *   the function's ACTIVE HIGH/CRITICAL findings (LAMBDA.VULNERABLE), each reduced to the fields the
+ *   rule reads (same names; the rest of a finding is several KB and would not fit a workflow payload). The account status is read once
  *   per region and client set within 15 minutes (a scan of 1,000 functions asks once, not 1,000 times).
  *
  * - `ListAttachedRolePolicies:<role name>` (IAM): the execution role's managed policies, only when
@@ -183,5 +184,61 @@ async function listFindings(
     findings.push(...(page.findings ?? []));
     nextToken = page.nextToken;
   } while (nextToken && findings.length < MAX_FINDINGS);
-  return { findings: findings.slice(0, MAX_FINDINGS), ...(nextToken ? { nextToken } : {}) };
+  return {
+    findings: findings.slice(0, MAX_FINDINGS).map(projectFinding),
+    ...(nextToken ? { nextToken } : {}),
+  };
+}
+
+/**
+ * The fields of an Inspector finding the rule reads, under their own names (a subset of the exact
+ * shape). A full finding is several KB (description, CVSS, EPSS, references, remediation text): 100
+ * of them would not fit the workflow's 256 KB state payload.
+ */
+function projectFinding(f: unknown): unknown {
+  const x = f as {
+    findingArn?: string;
+    awsAccountId?: string;
+    title?: string;
+    severity?: string;
+    status?: string;
+    type?: string;
+    resources?: { id?: string; type?: string; region?: string }[];
+    packageVulnerabilityDetails?: {
+      vulnerabilityId?: string;
+      vulnerablePackages?: {
+        name?: string;
+        version?: string;
+        fixedInVersion?: string;
+        sourceLayerHash?: string;
+      }[];
+    };
+    codeVulnerabilityDetails?: { detectorName?: string; filePath?: { filePath?: string } };
+  };
+  const pick = <T extends object>(o: T, keys: (keyof T)[]) =>
+    Object.fromEntries(keys.filter((k) => o[k] !== undefined).map((k) => [k, o[k]]));
+  const out: Record<string, unknown> = pick(x, [
+    'findingArn',
+    'awsAccountId',
+    'title',
+    'severity',
+    'status',
+    'type',
+  ]);
+  if (x.resources) out['resources'] = x.resources.map((r) => pick(r, ['id', 'type', 'region']));
+  if (x.packageVulnerabilityDetails)
+    out['packageVulnerabilityDetails'] = {
+      ...pick(x.packageVulnerabilityDetails, ['vulnerabilityId']),
+      vulnerablePackages: (x.packageVulnerabilityDetails.vulnerablePackages ?? []).map((p) =>
+        pick(p, ['name', 'version', 'fixedInVersion', 'sourceLayerHash']),
+      ),
+    };
+  if (x.codeVulnerabilityDetails)
+    out['codeVulnerabilityDetails'] = {
+      ...pick(x.codeVulnerabilityDetails, ['detectorName']),
+      ...(x.codeVulnerabilityDetails.filePath
+        ? { filePath: pick(x.codeVulnerabilityDetails.filePath, ['filePath']) }
+        : {}),
+    };
+  return out;
 }

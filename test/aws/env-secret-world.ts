@@ -13,6 +13,7 @@ import {
 } from '@aws-sdk/client-iam';
 import {
   GetFunctionConfigurationCommand,
+  GetFunctionEventInvokeConfigCommand,
   GetPolicyCommand,
   LambdaClient,
   ListAliasesCommand,
@@ -101,6 +102,7 @@ export function serve(env: Record<string, string> = ENV): World {
   lambda.on(ListAliasesCommand).resolves(base['ListAliases'] as Body);
   lambda.on(ListFunctionUrlConfigsCommand).resolves({ FunctionUrlConfigs: [] });
   lambda.on(GetPolicyCommand).rejects(notFound());
+  lambda.on(GetFunctionEventInvokeConfigCommand).rejects(notFound());
   lambda.on(UpdateFunctionConfigurationCommand).callsFake(async (input: Body) => {
     w.beforeUpdate?.(input);
     if (input.RevisionId && input.RevisionId !== revisionId(w)) {

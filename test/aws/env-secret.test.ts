@@ -111,6 +111,7 @@ describe('auto mode moves the secrets', () => {
       'lambda:ListAliases',
       'lambda:ListFunctionUrlConfigs',
       'lambda:GetPolicy',
+      'lambda:GetFunctionEventInvokeConfig',
       // the plan
       'secretsmanager:CreateSecret',
       'secretsmanager:CreateSecret',

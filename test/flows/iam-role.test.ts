@@ -26,6 +26,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-vitest/extend';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { createClients } from '../../functions/aws/clients.ts';
+import { EvidencePendingError } from '../../functions/aws/collect-role.ts';
 import { parseConfig } from '../../functions/core/config.ts';
 import { buildLedgerRecord, type WorkflowState } from '../../functions/core/ledger.ts';
 import type { Remediation } from '../../functions/core/outcome.ts';
@@ -282,6 +283,24 @@ describe('execution-role paths', () => {
     expect(f.proof?.checks[0]!.reason).toContain('AccessDeniedException');
     expect(iam).not.toHaveReceivedCommand(PutRolePolicyCommand);
     expect(result.output!.record).toEqual({ outcome: 'approval-required' });
+  });
+
+  it('Access Advisor still generating: Collect throws EvidencePendingError, the state retries it, then goes on', async () => {
+    aa.on(ValidatePolicyCommand).resolves({ ...META, findings: [] });
+    aa.on(CheckNoNewAccessCommand).resolves({ ...META, result: 'PASS' });
+    let attempts = 0;
+    const { result } = await run(AUTO, {
+      Collect: async () => {
+        attempts++;
+        if (attempts < 3) throw new EvidencePendingError('the last-accessed report is still IN_PROGRESS');
+        return { snapshot: snapshot(), killSwitch: false, killSwitchReason: '' };
+      },
+    });
+    expect(attempts).toBe(3);
+    expect(result.status).toBe('SUCCEEDED');
+    expect(result.states[0]).toBe('Collect');
+    expect(result.states).toContain('Prove');
+    expect(iam).toHaveReceivedCommandTimes(PutRolePolicyCommand, 1);
   });
 
   it('a role without wildcards never enters Prove (no plan with proofs): Route goes straight on', async () => {

@@ -18,10 +18,12 @@ import {
   LambdaClient,
 } from '@aws-sdk/client-lambda';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../bin/cli.ts';
 import { createClients } from '../../functions/aws/clients.ts';
 import { applyPlan } from '../../functions/aws/execute.ts';
+import { documentClient } from '../../functions/aws/ledger.ts';
 import type { GuardrailConfig } from '../../functions/core/config.ts';
 import type { ScanReport } from '../../functions/core/report/model.ts';
 import type { Finding, NormalizedEvent } from '../../functions/core/types.ts';
@@ -212,10 +214,30 @@ describe('events from two member accounts', () => {
   it('the deny list and the allow list reject events of other accounts, with a recorded reason', async () => {
     const g = guardrail({ accounts: { allow: [memberA], deny: [] } });
     await g.setup();
-    const r = await g.ingest(memberLambdaEvent(memberB, 'AddPermission20150331v2', { functionName: FN }));
+    const event = memberLambdaEvent(memberB, 'AddPermission20150331v2', { functionName: FN });
+    const r = await g.ingest(event);
     expect(r).toEqual({
       status: 'rejected',
       reason: `account ${memberB} is not on organization.accounts.allow`,
+    });
+    const recorded = await documentClient(g.clients, REGION).send(
+      new GetCommand({
+        TableName: 'lambda-guardrail-ledger',
+        Key: { pk: `REJECTED#${event.detail.eventID}`, sk: 'RECORD' },
+      }),
+    );
+    expect(recorded.Item).toMatchObject({
+      outcome: 'rejected-input',
+      error: { cause: `account ${memberB} is not on organization.accounts.allow` },
+    });
+    // The deny list wins over the allow list.
+    const denied = guardrail({ accounts: { allow: [memberA], deny: [memberA] } });
+    const d = await denied.ingest(
+      memberLambdaEvent(memberA, 'AddPermission20150331v2', { functionName: FN }),
+    );
+    expect(d).toMatchObject({
+      status: 'rejected',
+      reason: `account ${memberA} is on organization.accounts.deny`,
     });
   });
 
