@@ -203,8 +203,10 @@ export async function scanCommand(
         now,
         clock,
         onProgress: (p) => progress.update(p),
-        // Execution roles (IAM.ROLE rules): read once each, with last-accessed evidence unless --no-evidence.
-        collectors: { ...DEFAULT_COLLECTORS, role: (c, t) => collectRole(c, t, { evidence }) },
+        // Execution roles are read once each, with last-accessed evidence unless --no-evidence.
+        ...(evidence
+          ? {}
+          : { collectors: { ...DEFAULT_COLLECTORS, role: (c, t) => collectRole(c, t, { evidence }) } }),
       });
     }
   } finally {

@@ -248,6 +248,61 @@ describe('collectFunctionContext: Amazon Inspector (LAMBDA.VULNERABLE)', () => {
     expect(inspector).toHaveReceivedCommandTimes(ListFindingsCommand, 1);
   });
 
+  it('keeps only the fields the rule reads of each finding (a full one is several KB)', async () => {
+    inspector.on(BatchGetAccountStatusCommand).resolves(answer(status('ENABLED')));
+    const full = {
+      findingArn: 'f-1',
+      awsAccountId: ACCOUNT,
+      title: 'CVE-2024-4068 - braces',
+      severity: 'HIGH',
+      status: 'ACTIVE',
+      type: 'PACKAGE_VULNERABILITY',
+      description: 'x'.repeat(2000),
+      remediation: { recommendation: { text: 'upgrade' } },
+      inspectorScoreDetails: { adjustedCvss: { score: 7.5 } },
+      resources: [
+        {
+          id: functionArn(),
+          type: 'AWS_LAMBDA_FUNCTION',
+          region: REGION,
+          details: { awsLambdaFunction: {} },
+        },
+      ],
+      packageVulnerabilityDetails: {
+        vulnerabilityId: 'CVE-2024-4068',
+        referenceUrls: ['https://nvd.nist.gov/'],
+        vulnerablePackages: [
+          {
+            name: 'braces',
+            version: '3.0.2',
+            fixedInVersion: '3.0.3',
+            filePath: 'x',
+            packageManager: 'NODEPKG',
+          },
+        ],
+      },
+    };
+    inspector.on(ListFindingsCommand).resolves(answer({ findings: [full] }));
+    const r = (await collect(CONFIG))['ListFindings'];
+    expect(r).toEqual({
+      findings: [
+        {
+          findingArn: 'f-1',
+          awsAccountId: ACCOUNT,
+          title: 'CVE-2024-4068 - braces',
+          severity: 'HIGH',
+          status: 'ACTIVE',
+          type: 'PACKAGE_VULNERABILITY',
+          resources: [{ id: functionArn(), type: 'AWS_LAMBDA_FUNCTION', region: REGION }],
+          packageVulnerabilityDetails: {
+            vulnerabilityId: 'CVE-2024-4068',
+            vulnerablePackages: [{ name: 'braces', version: '3.0.2', fixedInVersion: '3.0.3' }],
+          },
+        },
+      ],
+    });
+  });
+
   it('AccessDenied on the status leaves both keys out', async () => {
     inspector.on(BatchGetAccountStatusCommand).rejects(awsError('AccessDeniedException', 403));
     const r = await collect(CONFIG);
