@@ -204,9 +204,7 @@ export async function scanCommand(
         clock,
         onProgress: (p) => progress.update(p),
         // Execution roles are read once each, with last-accessed evidence unless --no-evidence.
-        ...(evidence
-          ? {}
-          : { collectors: { ...DEFAULT_COLLECTORS, role: (c, t) => collectRole(c, t, { evidence }) } }),
+        collectors: { ...DEFAULT_COLLECTORS, role: (c, t) => collectRole(c, t, { evidence }) },
       });
     }
   } finally {

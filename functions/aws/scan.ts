@@ -9,7 +9,6 @@ import { lambdaTracing } from '../core/rules/lambda-tracing.ts';
 import { syntheticEvent } from '../core/sweep.ts';
 import type { Rule, Snapshot } from '../core/types.ts';
 import { type AwsClients, errorName, isNotFound } from './clients.ts';
-import { collectRole } from './collect-role.ts';
 import { collectFunction, type FunctionTarget } from './collect.ts';
 import { collectLayer, type LayerTarget, type LayerVersionRef, listLayerVersions } from './collect-layer.ts';
 import { callerAccount } from './identity.ts';
@@ -57,12 +56,7 @@ export interface ScanCollectors {
 /** Reads a layer version into a snapshot (`GetLayerVersion`, `GetLayerVersionPolicy`). */
 export type LayerCollector = (clients: AwsClients, target: LayerTarget) => Promise<Snapshot>;
 
-export const DEFAULT_COLLECTORS: ScanCollectors = {
-  function: collectFunction,
-  layer: collectLayer,
-  // Execution roles (IAM.ROLE rules), with IAM last-accessed evidence (docs/iam-roles.md).
-  role: (clients, target) => collectRole(clients, target, { evidence: true }),
-};
+export const DEFAULT_COLLECTORS: ScanCollectors = { function: collectFunction, layer: collectLayer };
 
 export interface ScanProgress {
   phase: 'listing' | 'reading' | 'done';

@@ -114,6 +114,20 @@ export function rollbackDrift(record: LedgerRecord, fresh: Snapshot): string[] {
       }
     } else if (s.operation === 'UpdateFunctionConfiguration') {
       out.push(...environmentDrift(s, fresh));
+    } else if (s.operation === 'PutDataProtectionPolicy') {
+      // LAMBDA.LOGS.UNMASKED: the log group must still have the policy the remediation put (when read).
+      const now = fresh.responses['GetDataProtectionPolicy'] as
+        | { policyDocument?: string }
+        | null
+        | undefined;
+      const wrote = canonicalJson(JSON.parse(String(s.parameters['policyDocument'])));
+      const group = String(s.parameters['logGroupIdentifier']);
+      if (now === null) out.push(`the log group ${group} no longer exists`);
+      else if (
+        now !== undefined &&
+        canonicalJson(now.policyDocument ? JSON.parse(now.policyDocument) : null) !== wrote
+      )
+        out.push(`the data protection policy of ${group} changed since the remediation`);
     } else if (s.operation === 'RemoveLayerVersionPermission') {
       const sid = s.parameters['StatementId'];
       const layer = `${String(s.parameters['LayerName'])}:${String(s.parameters['VersionNumber'])}`;
@@ -211,5 +225,10 @@ function environmentDrift(s: AppliedStep, fresh: Snapshot): string[] {
     if (canonicalJson(layers) !== canonicalJson(after.Layers))
       out.push(`the layers of ${fn} changed since the remediation`);
   }
+  // LAMBDA.TRACING: the mode the remediation set must still be the function's.
+  const tracing = (s.parameters['TracingConfig'] as { Mode?: string } | undefined)?.Mode;
+  const tracingNow = (cfg['TracingConfig'] as { Mode?: string } | undefined)?.Mode ?? 'PassThrough';
+  if (tracing && tracingNow !== tracing)
+    out.push(`the tracing mode of ${fn} changed since the remediation (now ${tracingNow})`);
   return out;
 }

@@ -243,9 +243,7 @@ export class LocalGuardrail {
       excludedPrincipals: config.excludedPrincipals,
       now: opts.now ?? (() => new Date().toISOString()),
       startExecution: (event) => this.start(event),
-      ...(opts.recordedEvidence
-        ? { recordedEvidence: (arn: string) => opts.recordedEvidence?.[arn] }
-        : {}),
+      ...(opts.recordedEvidence ? { recordedEvidence: (arn: string) => opts.recordedEvidence?.[arn] } : {}),
     };
     if (config.approvers.length) {
       const outbox = new Outbox(this.approvalOptions.outboxDir);

@@ -33,6 +33,7 @@ import type { NormalizedEvent, Snapshot } from '../../functions/core/types.ts';
 import { type HandlerDeps, logger } from '../../functions/handlers/deps.ts';
 import { makeRemediate } from '../../functions/handlers/remediate.ts';
 import { type ExecutionResult, localTaskToken, runAsl } from '../../scripts/local/runtime.ts';
+import { denyContextReads } from '../context-reads.ts';
 import { PATH_APPROVED, PATH_NOT_APPLIED } from '../support/paths.ts';
 import {
   ACCOUNT,
@@ -105,6 +106,8 @@ function fakeLambda(raw: Snapshot) {
       return { ...urls[0] };
     });
   ssm.on(GetParameterCommand).rejects(new ParameterNotFound({ message: 'not found', $metadata: {} }));
+  // The collector's EC2/Logs/Inspector reads stay in the process (left out of the snapshot).
+  const restoreContext = denyContextReads();
   const writes = () =>
     lambda
       .calls()
@@ -116,6 +119,7 @@ function fakeLambda(raw: Snapshot) {
   const restore = () => {
     lambda.restore();
     ssm.restore();
+    restoreContext();
   };
   return { writes, restore };
 }

@@ -83,6 +83,7 @@ function serveRole(s: Snapshot) {
   iam.on(PutRolePolicyCommand).resolves(META);
 }
 
+// biome-ignore lint/suspicious/noExplicitAny: task inputs are free-form JSON in these assertions.
 type Input = Record<string, any>;
 let counter = 0;
 
@@ -116,7 +117,7 @@ async function run(config: Record<string, unknown>, extra: Partial<TaskHandlers>
     Object.entries(handlers).map(([k, fn]) => [
       k,
       async (i: unknown) => {
-        (inputs[k] ??= []).push(i as Input);
+        inputs[k] = [...(inputs[k] ?? []), i as Input];
         return fn!(i);
       },
     ]),
@@ -280,7 +281,7 @@ describe('execution-role paths', () => {
     const f = adminFinding(result.output!.evaluation as { findings: Finding[] });
     expect(f.mode).toBe('approve');
     expect(f.proof?.status).toBe('UNAVAILABLE');
-    expect(f.proof?.checks[0]!.reason).toContain('AccessDeniedException');
+    expect(f.proof!.checks[0]!.reason).toContain('AccessDeniedException');
     expect(iam).not.toHaveReceivedCommand(PutRolePolicyCommand);
     expect(result.output!.record).toEqual({ outcome: 'approval-required' });
   });

@@ -34,6 +34,7 @@ import type { NormalizedEvent, Snapshot } from '../../functions/core/types.ts';
 import { type HandlerDeps, logger } from '../../functions/handlers/deps.ts';
 import { makeRemediate } from '../../functions/handlers/remediate.ts';
 import { type ExecutionResult, runAsl } from '../../scripts/local/runtime.ts';
+import { denyContextReads } from '../context-reads.ts';
 import { PATH_NOT_APPLIED, PATH_RECORD_ONLY, PATH_REMEDIATED } from '../support/paths.ts';
 import {
   ACCOUNT,
@@ -291,7 +292,9 @@ describe('state machine paths', () => {
     expect(run.result.status).toBe('SUCCEEDED');
     expect(run.result.states).toEqual(PATH_REMEDIATED);
     expectCollectAndEvaluate(run, s);
-    expect(run.inputs.Remediate).toEqual([{ event: EVENT, evaluation, now: NOW, snapshot: collected.snapshot }]);
+    expect(run.inputs.Remediate).toEqual([
+      { event: EVENT, evaluation, now: NOW, snapshot: collected.snapshot },
+    ]);
     expect(run.inputs.Verify).toEqual([
       { event: EVENT, evaluation, remediation, now: NOW, snapshot: collected.snapshot },
     ]);
@@ -409,6 +412,8 @@ describe('approve route', () => {
       .on(RemovePermissionCommand)
       .resolves({});
     ssm.on(GetParameterCommand).rejects(new ParameterNotFound({ message: 'not found', $metadata: {} }));
+    // The collector's EC2/Logs/Inspector reads stay in the process (left out of the snapshot).
+    const restoreContext = denyContextReads();
     const deps = {
       clients: createClients({ credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } }),
       config: parseConfig(config),
@@ -425,11 +430,14 @@ describe('approve route', () => {
     } finally {
       lambda.restore();
       ssm.restore();
+      restoreContext();
       logger.setLogLevel('INFO');
     }
 
     expect(run.result.states).toEqual(PATH_REMEDIATED);
-    expect(run.inputs.Remediate).toEqual([{ event: EVENT, evaluation, now: NOW, snapshot: collected.snapshot }]);
+    expect(run.inputs.Remediate).toEqual([
+      { event: EVENT, evaluation, now: NOW, snapshot: collected.snapshot },
+    ]);
     // Only the auto finding's step was sent; the URL (approve) was left alone.
     const writes = lambda
       .calls()

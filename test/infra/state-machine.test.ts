@@ -19,7 +19,7 @@ const sm = built.json.Resources[smId].Properties as Loose;
 
 const FUNCTION_OF: Record<
   string,
-  'collect' | 'evaluate' | 'remediate' | 'verify' | 'record' | 'request-approval'
+  'collect' | 'evaluate' | 'prove' | 'remediate' | 'verify' | 'record' | 'request-approval'
 > = {
   CollectFunctionArn: 'collect',
   EvaluateFunctionArn: 'evaluate',

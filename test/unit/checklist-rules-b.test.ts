@@ -1,8 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_CONFIG, type GuardrailConfig, parseConfig } from '../../functions/core/config.ts';
 import { evaluate } from '../../functions/core/evaluate.ts';
+import type { LedgerRecord } from '../../functions/core/ledger.ts';
+import type { AppliedStep } from '../../functions/core/outcome.ts';
 import { buildScanReport } from '../../functions/core/report/model.ts';
 import { renderTable } from '../../functions/core/report/table.ts';
+import { rollbackDrift, rollbackPlan } from '../../functions/core/rollback.ts';
 import { RULES, triggerPrefixes } from '../../functions/core/rules/index.ts';
 import {
   CREDENTIAL_IDENTIFIERS,
@@ -243,6 +246,7 @@ describe('LAMBDA.LOGS.UNMASKED', () => {
       expect(st.DataIdentifier).toEqual(expect.arrayContaining([idArn('EmailAddress'), ...ALL_CREDENTIALS]));
       expect(new Set(st.DataIdentifier).size).toBe(st.DataIdentifier.length);
     }
+    expect(doc.Statement[1].DataIdentifier).toEqual(doc.Statement[0].DataIdentifier);
     expect(step.inverse).toEqual({
       service: 'logs',
       operation: 'PutDataProtectionPolicy',
@@ -267,6 +271,8 @@ describe('LAMBDA.LOGS.UNMASKED', () => {
     const doc = JSON.parse(String(f.plan.steps[0].parameters['policyDocument']));
     expect(doc.Statement.filter((s: { Operation: object }) => 'Audit' in s.Operation)).toHaveLength(1);
     expect(doc.Statement.at(-1)).toMatchObject({ Operation: { Deidentify: { MaskConfig: {} } } });
+    // CloudWatch Logs requires the Deidentify identifiers to match the Audit ones exactly.
+    expect(doc.Statement.at(-1).DataIdentifier).toEqual(doc.Statement[0].DataIdentifier);
   });
 
   it('uses the configured log group and the partition of the function', () => {
@@ -550,5 +556,62 @@ describe('LAMBDA.TRACING plan', () => {
     expect(update?.parameters['RevisionId']).toEqual({
       fromFunctionRevision: { FunctionName: FUNCTION_NAME },
     });
+  });
+});
+
+// ---- rollback of the part B plans -------------------------------------------------------------
+
+describe('rollback drift: LAMBDA.LOGS.UNMASKED and LAMBDA.TRACING', () => {
+  const record = (steps: AppliedStep[]): LedgerRecord => ({
+    pk: 'EXEC#e1',
+    sk: 'RECORD',
+    day: '2026-11-26',
+    recordedAt: '2026-11-26T10:00:00Z',
+    executionName: 'e1',
+    target: { kind: 'function', arn: ARN },
+    findings: [],
+    remediation: { status: 'applied', steps },
+    outcome: 'remediated',
+  });
+  const applied = (f: RawFinding, ruleId: string): AppliedStep[] =>
+    f.plan.steps.map((st) => ({
+      ruleId,
+      resourceArn: ARN,
+      service: st.service,
+      operation: st.operation,
+      parameters: st.parameters,
+      status: 'applied' as const,
+      ...(st.inverse ? { inverse: st.inverse } : {}),
+    }));
+
+  it('the data protection policy must still be the one put; none and unchanged are told apart', () => {
+    const [f] = findingsOf(lambdaLogsUnmasked, snap({}, { GetDataProtectionPolicy: dpp() }));
+    const rec = record(applied(f, 'LAMBDA.LOGS.UNMASKED'));
+    const put = JSON.parse(String(f.plan.steps[0].parameters['policyDocument']));
+    expect(rollbackDrift(rec, snap({}, { GetDataProtectionPolicy: dpp(put) }))).toEqual([]);
+    expect(rollbackDrift(rec, snap({}, { GetDataProtectionPolicy: dpp(existingPolicy) }))).toEqual([
+      `the data protection policy of ${LOG_GROUP} changed since the remediation`,
+    ]);
+    expect(rollbackDrift(rec, snap({}, { GetDataProtectionPolicy: null }))).toEqual([
+      `the log group ${LOG_GROUP} no longer exists`,
+    ]);
+    // The inverse is what rollback sends.
+    expect(rollbackPlan(rec).findings[0].plan.steps.map((s) => s.operation)).toEqual([
+      'DeleteDataProtectionPolicy',
+    ]);
+  });
+
+  it('the tracing mode must still be Active', () => {
+    const [f] = findingsOf(lambdaTracing, snap({}, attached()));
+    const rec = record(applied(f, 'LAMBDA.TRACING'));
+    expect(rollbackDrift(rec, snap({ TracingConfig: { Mode: 'Active' } }))).toEqual([]);
+    expect(rollbackDrift(rec, snap({ TracingConfig: { Mode: 'PassThrough' } }))).toEqual([
+      `the tracing mode of ${FUNCTION_NAME} changed since the remediation (now PassThrough)`,
+    ]);
+    // Newest first: the mode back, then the policy detached.
+    expect(rollbackPlan(rec).findings.flatMap((x) => x.plan.steps.map((st) => st.operation))).toEqual([
+      'UpdateFunctionConfiguration',
+      'DetachRolePolicy',
+    ]);
   });
 });

@@ -17,7 +17,9 @@ import type { PlanStep, Precondition, Rule } from '../types.ts';
  * (an Audit statement with no findings destination, as AWS requires one, and a Deidentify statement,
  * both over the credential identifiers); inverse `DeleteDataProtectionPolicy`. With a policy that
  * masks only some of them, the same policy with the missing identifiers added to its Audit and
- * Deidentify statements (a log group has one policy); inverse: put the previous document back.
+ * Deidentify statements (a log group has one policy, with one Audit statement, and the Deidentify
+ * statement's DataIdentifier array must match the Audit one exactly: PutDataProtectionPolicy API
+ * reference); inverse: put the previous document back.
  */
 
 export const RULE_ID = 'LAMBDA.LOGS.UNMASKED';
@@ -103,17 +105,19 @@ export function withCredentialMasking(
       ? { ...s, DataIdentifier: [...new Set([...(s.DataIdentifier ?? []), ...add])] }
       : s,
   );
-  // A policy has exactly one Audit statement; add one only if it had none (and the mask statement likewise).
+  // A policy has exactly one Audit statement, and CloudWatch Logs requires the Deidentify statement's
+  // DataIdentifier array to match the Audit statement's exactly: a missing one copies the other's.
+  const idsOf = (pred: (st: DataProtectionStatement) => unknown) => merged.find(pred)?.DataIdentifier ?? add;
   if (!hasAudit)
     merged.push({
       Sid: 'audit-credentials',
-      DataIdentifier: add,
+      DataIdentifier: [...idsOf((st) => st.Operation?.Deidentify?.MaskConfig)],
       Operation: { Audit: { FindingsDestination: {} } },
     });
   if (!hasMask)
     merged.push({
       Sid: 'mask-credentials',
-      DataIdentifier: add,
+      DataIdentifier: [...idsOf((st) => st.Operation?.Audit)],
       Operation: { Deidentify: { MaskConfig: {} } },
     });
   return { ...doc, Statement: merged };
