@@ -330,7 +330,9 @@ export class GuardrailStack extends Stack {
       config,
       environment: common,
       stateMachine: this.stateMachine,
-      grantReads: (fn) => this.grantOnAccountResources(fn, readGrants(rules), 'read'),
+      // The sweep's scan reads functions and layers; execution roles are read by the executions it starts.
+      grantReads: (fn) =>
+        this.grantOnAccountResources(fn, readGrants(rules.filter((r) => r.resource !== 'role')), 'read'),
       listLayers: rules.some((r) => r.resource === 'layer'),
       fingerprintKey: this.fingerprintKey,
     });

@@ -30,8 +30,13 @@ export const RETRYABLE_PROOF_ERRORS = new Set([
   'ServiceUnavailableException',
 ]);
 
-const reasonOf = (err: unknown) =>
-  `${errorName(err)}: ${String((err as Error)?.message ?? err)}`.replace(/\s+/g, ' ').slice(0, 300);
+function reasonOf(err: unknown): string {
+  const e = err as { $fault?: string; $metadata?: { httpStatusCode?: number }; message?: string };
+  // An answer that is not Access Analyzer's (an endpoint without the service, e.g. the local emulator).
+  if (!e?.$fault && typeof e?.$metadata?.httpStatusCode === 'number')
+    return `the endpoint answered HTTP ${e.$metadata.httpStatusCode} without an Access Analyzer response`;
+  return `${errorName(err)}: ${String(e?.message ?? err)}`.replace(/\s+/g, ' ').slice(0, 300);
+}
 
 class Unavailable extends Error {
   override name = 'ProofUnavailable';
@@ -151,21 +156,4 @@ export async function proveStep(
   const region = deps.config.homeRegion ?? input.event.region;
   const results = await proveFindings(deps.clients, region, input.evaluation.findings);
   return { ...applyProofs(input.evaluation, results, deps.config), needsProof: false };
-}
-
-/**
- * The proofs an evaluation already holds, carried over to a re-evaluation of the same resource
- * (Remediate re-reads before it writes): a fresh finding gets the proof of the evaluated finding with
- * the same rule, resource and documents to prove. A finding whose documents changed gets none.
- */
-export function carryProofs(evaluated: Evaluation, current: Evaluation, config: Deps['config']): Evaluation {
-  if (!evaluated.findings.some((f) => f.proof)) return current;
-  const key = (f: Finding) => `${f.ruleId}\u0000${f.resourceArn}\u0000${JSON.stringify(f.plan.proofs ?? [])}`;
-  const proofs = new Map(evaluated.findings.filter((f) => f.proof).map((f) => [key(f), f.proof!]));
-  const results: Record<number, ProofResult> = {};
-  for (const [i, f] of current.findings.entries()) {
-    const p = proofs.get(key(f));
-    if (p) results[i] = p;
-  }
-  return applyProofs(current, results, config);
 }

@@ -1,13 +1,13 @@
 import { type ApprovalResult, approvalDigest, findingsToApply } from '../core/approval.ts';
 import type { Evaluation } from '../core/evaluate.ts';
+import { applyProofs } from '../core/iam/proof.ts';
 import { orgEnabled } from '../core/org.ts';
 import type { Remediation } from '../core/outcome.ts';
 import { failedPreconditions, planDigest } from '../core/plan.ts';
-import type { NormalizedEvent, Snapshot } from '../core/types.ts';
+import type { Finding, NormalizedEvent, ProofResult, Snapshot } from '../core/types.ts';
 import { eventClients } from './assume.ts';
 import { applyPlan } from './execute.ts';
 import { type KillSwitchState, readKillSwitch } from './killswitch.ts';
-import { carryProofs } from './prove.ts';
 import { collectRaw, type Deps, redacted, reevaluate } from './target.ts';
 
 export async function collectStep(
@@ -102,4 +102,21 @@ export async function remediateStep(
         account: event.account,
       })
     : applyPlan(deps.clients, event.region, wanted, fresh);
+}
+
+/**
+ * The proofs an evaluation already holds, carried over to a re-evaluation of the same resource
+ * (Remediate re-reads before it writes): a fresh finding gets the proof of the evaluated finding with
+ * the same rule, resource and documents to prove. A finding whose documents changed gets none.
+ */
+function carryProofs(evaluated: Evaluation, current: Evaluation, config: Deps['config']): Evaluation {
+  if (!evaluated.findings.some((f) => f.proof)) return current;
+  const key = (f: Finding) => `${f.ruleId}\u0000${f.resourceArn}\u0000${JSON.stringify(f.plan.proofs ?? [])}`;
+  const proofs = new Map(evaluated.findings.filter((f) => f.proof).map((f) => [key(f), f.proof!]));
+  const results: Record<number, ProofResult> = {};
+  for (const [i, f] of current.findings.entries()) {
+    const p = proofs.get(key(f));
+    if (p) results[i] = p;
+  }
+  return applyProofs(current, results, config);
 }

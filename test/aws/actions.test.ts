@@ -42,6 +42,10 @@ import {
   urlFunctionInvokeStatement,
   urlInvokeStatement,
 } from '../unit/helpers.ts';
+import { ADMIN_STATEMENT, doc, roleSnapshot } from '../unit/iam-helpers.ts';
+
+const ROLE_USAGE = { sqs: { last: '2025-06-10T00:00:00.000Z' }, ec2: {} };
+const SQS_STAR = doc({ Sid: 'Queues', Effect: 'Allow', Action: 'sqs:*', Resource: '*' });
 
 /**
  * The guardrail's IAM permissions are built from core/actions.ts. These tests keep that list honest:
@@ -197,6 +201,31 @@ const CORPUS: Record<string, Snapshot> = {
     ],
     policies: { '': null, live: null },
   }),
+  // Execution roles (IAM.ROLE.*, test/unit/iam-helpers.ts): inline, AWS-managed and customer-managed
+  // at the five-version limit, each with Access Advisor evidence (SQS used).
+  'execution role with Action "*" inline': roleSnapshot({
+    inline: { app: doc(ADMIN_STATEMENT) },
+    usage: ROLE_USAGE,
+  }),
+  'execution role with AdministratorAccess attached': roleSnapshot({
+    managed: [{ arn: 'arn:aws:iam::aws:policy/AdministratorAccess', document: doc(ADMIN_STATEMENT) }],
+    usage: ROLE_USAGE,
+  }),
+  'execution role with sqs:* in a customer-managed policy at five versions': roleSnapshot({
+    managed: [
+      {
+        arn: `arn:aws:iam::${ACCOUNT}:policy/queues`,
+        document: SQS_STAR,
+        defaultVersion: 'v5',
+        versions: [1, 2, 3, 4].map((n) => ({
+          id: `v${n}`,
+          date: `2025-0${n}-01T00:00:00.000Z`,
+          document: SQS_STAR,
+        })),
+      },
+    ],
+    usage: ROLE_USAGE,
+  }),
 };
 
 function withResponses(s: Snapshot, responses: Record<string, unknown>): Snapshot {
@@ -209,6 +238,8 @@ function withResponses(s: Snapshot, responses: Record<string, unknown>): Snapsho
  * need no write action (and the corpus must show that they plan nothing).
  */
 const REPORT_ONLY = new Set([
+  // No automatic fix for Resource "*" (the findings say what to scope): reported.
+  'IAM.ROLE.RESOURCE_WILDCARD',
   'LAMBDA.LAYER.UNTRUSTED',
   'LAMBDA.VPC.REQUIRED',
   'LAMBDA.RUNTIME.DEPRECATED',

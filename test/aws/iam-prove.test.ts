@@ -112,6 +112,19 @@ describe('proveFinding: Access Analyzer', () => {
     expect(r.checks[0]!.reason).toMatch(/AccessDeniedException: not authorized/);
   });
 
+  it('UNAVAILABLE when the endpoint does not answer as Access Analyzer (the local emulator: HTML 500)', async () => {
+    aa.on(ValidatePolicyCommand).rejects(
+      Object.assign(new SyntaxError('Unexpected token \'<\', "<!doctype "... is not valid JSON'), {
+        $metadata: { httpStatusCode: 500 },
+      }),
+    );
+    const r = await proveFinding(clients(), REGION, [proof()]);
+    expect(r.status).toBe('UNAVAILABLE');
+    expect(r.checks[0]!.reason).toBe(
+      'Access Analyzer unavailable: the endpoint answered HTTP 500 without an Access Analyzer response',
+    );
+  });
+
   it('throws on throttling (after the SDK retries) so the state machine retries Prove', async () => {
     aa.on(ValidatePolicyCommand).rejects(
       new ThrottlingException({ message: 'Rate exceeded', $metadata: {} }),
