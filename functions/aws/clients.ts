@@ -121,3 +121,13 @@ export const isNotFound = (err: unknown) =>
   ['ResourceNotFoundException', 'NoSuchEntityException', 'NoSuchEntity', 'ParameterNotFound'].includes(
     errorName(err),
   );
+
+/** The response, or `null` when the resource does not exist (snapshots store "read and absent" as null). */
+export async function orNull<T>(p: Promise<T>): Promise<T | null> {
+  try {
+    return await p;
+  } catch (err) {
+    if (isNotFound(err)) return null;
+    throw err;
+  }
+}

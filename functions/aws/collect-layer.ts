@@ -7,7 +7,7 @@ import {
 } from '@aws-sdk/client-lambda';
 import { parseLayerVersionArn } from '../core/rules/lambda-layer-public.ts';
 import type { Snapshot } from '../core/types.ts';
-import { type AwsClients, body, isNotFound } from './clients.ts';
+import { type AwsClients, body, orNull } from './clients.ts';
 
 /**
  * The layer-version collector (docs/snapshot.md): `GetLayerVersion` holds the GetLayerVersion
@@ -22,15 +22,6 @@ export interface LayerTarget {
   region: string;
   /** `arn:aws:lambda:<region>:<account>:layer:<name>:<version>` */
   layerVersionArn: string;
-}
-
-async function orNull<T>(p: Promise<T>): Promise<T | null> {
-  try {
-    return await p;
-  } catch (err) {
-    if (isNotFound(err)) return null;
-    throw err;
-  }
 }
 
 export async function collectLayer(clients: AwsClients, target: LayerTarget): Promise<Snapshot> {

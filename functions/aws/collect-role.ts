@@ -12,7 +12,7 @@ import {
   paginateListRolePolicies,
 } from '@aws-sdk/client-iam';
 import type { Snapshot } from '../core/types.ts';
-import { type AwsClients, body, errorName, isNotFound } from './clients.ts';
+import { type AwsClients, body, errorName, isNotFound, orNull } from './clients.ts';
 
 /**
  * The execution-role collector (docs/iam-roles.md, docs/snapshot.md). Every response is kept in the
@@ -59,15 +59,6 @@ export const roleNameOfArn = (arn: string) => arn.slice(arn.lastIndexOf('/') + 1
 
 /** Plain JSON (Dates as ISO strings): the snapshot is the same in-process and after a task boundary. */
 const plain = <T>(v: T): T => JSON.parse(JSON.stringify(v)) as T;
-
-async function orNull<T>(p: Promise<T>): Promise<T | null> {
-  try {
-    return await p;
-  } catch (err) {
-    if (isNotFound(err)) return null;
-    throw err;
-  }
-}
 
 const defaultSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 

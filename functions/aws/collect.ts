@@ -10,7 +10,7 @@ import {
 } from '@aws-sdk/client-lambda';
 import { type FunctionConfiguration, type FunctionUrlConfig, keyFor } from '../core/snapshot.ts';
 import type { Snapshot } from '../core/types.ts';
-import { type AwsClients, body, errorName, isNotFound } from './clients.ts';
+import { type AwsClients, body, errorName, orNull } from './clients.ts';
 import { collectFunctionContext } from './collect-context.ts';
 
 /**
@@ -29,15 +29,6 @@ export interface FunctionTarget {
    * (`ListAttachedRolePolicies:<role name>`, for LAMBDA.TRACING's plan). Set when that rule is enabled.
    */
   attachedRolePolicies?: boolean;
-}
-
-async function orNull<T>(p: Promise<T>): Promise<T | null> {
-  try {
-    return await p;
-  } catch (err) {
-    if (isNotFound(err)) return null;
-    throw err;
-  }
 }
 
 export async function collectFunction(clients: AwsClients, target: FunctionTarget): Promise<Snapshot> {

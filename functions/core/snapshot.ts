@@ -1,6 +1,6 @@
 import * as z from 'zod/mini';
 import { type PolicyDocument, parsePolicyDocument } from './policy.ts';
-import type { Snapshot, TargetKind } from './types.ts';
+import type { Precondition, Snapshot, TargetKind } from './types.ts';
 import './zod.ts';
 
 /**
@@ -111,6 +111,20 @@ export function resourcePolicies(s: Snapshot): ResourcePolicy[] {
     });
   }
   return out.sort((a, b) => a.key.localeCompare(b.key));
+}
+
+/** The precondition every write to a resource policy carries: its RevisionId is still the evaluated one. */
+export function policyUnchanged(policy: ResourcePolicy, where: string): Precondition[] {
+  return policy.revisionId
+    ? [
+        {
+          read: policy.key,
+          path: 'RevisionId',
+          equals: policy.revisionId,
+          description: `the resource policy of ${where} is unchanged`,
+        },
+      ]
+    : [];
 }
 
 export function policyFor(s: Snapshot, qualifier?: string): ResourcePolicy | undefined {

@@ -1,6 +1,6 @@
 import { addPermissionFromStatement, removePermissionStep } from '../permissions.ts';
 import { allowsAnyAction, hasConditionKey, principals, type Statement } from '../policy.ts';
-import { functionArnOf, functionConfiguration, resourcePolicies } from '../snapshot.ts';
+import { functionArnOf, functionConfiguration, policyUnchanged, resourcePolicies } from '../snapshot.ts';
 import type { PlanStep, RawFinding, Rule } from '../types.ts';
 
 /**
@@ -209,17 +209,7 @@ export const lambdaPolicyConfusedDeputy: Rule = {
         },
         plan: {
           steps,
-          preconditions:
-            steps.length && policy.revisionId
-              ? [
-                  {
-                    read: policy.key,
-                    path: 'RevisionId',
-                    equals: policy.revisionId,
-                    description: `the resource policy of ${where} is unchanged`,
-                  },
-                ]
-              : [],
+          preconditions: steps.length ? policyUnchanged(policy, where) : [],
         },
       });
     }

@@ -1,6 +1,6 @@
 import { RESTRICTING_KEYS, removePermissionStep } from '../permissions.ts';
 import { allowsAnyAction, hasConditionKey, isPublicPrincipal, type Statement } from '../policy.ts';
-import { functionArnOf, functionConfiguration, resourcePolicies } from '../snapshot.ts';
+import { functionArnOf, functionConfiguration, policyUnchanged, resourcePolicies } from '../snapshot.ts';
 import type { RawFinding, Rule } from '../types.ts';
 import { publicUrlStatements } from './lambda-url-public.ts';
 
@@ -72,16 +72,7 @@ export const lambdaPolicyPublic: Rule = {
               `statement ${st.Sid} lets Principal * invoke with no restricting condition`,
             ),
           ),
-          preconditions: policy.revisionId
-            ? [
-                {
-                  read: policy.key,
-                  path: 'RevisionId',
-                  equals: policy.revisionId,
-                  description: `the resource policy of ${where} is unchanged`,
-                },
-              ]
-            : [],
+          preconditions: policyUnchanged(policy, where),
         },
       });
     }

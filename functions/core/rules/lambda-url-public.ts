@@ -6,6 +6,7 @@ import {
   functionConfiguration,
   functionUrlConfigs,
   policyFor,
+  policyUnchanged,
 } from '../snapshot.ts';
 import type { PlanStep, Precondition, RawFinding, Rule, Snapshot } from '../types.ts';
 
@@ -106,14 +107,7 @@ export const lambdaUrlPublic: Rule = {
           description: `the URL of ${where} still has AuthType NONE`,
         },
       ];
-      if (policy?.revisionId && statements.length) {
-        preconditions.push({
-          read: policy.key,
-          path: 'RevisionId',
-          equals: policy.revisionId,
-          description: `the resource policy of ${where} is unchanged`,
-        });
-      }
+      if (policy && statements.length) preconditions.push(...policyUnchanged(policy, where));
       findings.push({
         resourceArn: url.qualifier ? `${baseArn}:${url.qualifier}` : baseArn,
         summary: `Function URL ${url.FunctionUrl} (${where}) has AuthType NONE${
