@@ -10,6 +10,7 @@ import {
   paginateListAttachedRolePolicies,
   paginateListPolicyVersions,
   paginateListRolePolicies,
+  type ServiceLastAccessed,
 } from '@aws-sdk/client-iam';
 import type { Snapshot } from '../core/types.ts';
 import { type AwsClients, body, errorName, isNotFound, orNull } from './clients.ts';
@@ -139,6 +140,23 @@ async function collectManaged(iam: IAMClient, policyArn: string): Promise<[strin
 }
 
 /**
+ * Keeps the report inside the state machine's 256 KB payload: an `Action: "*"` role lists every
+ * service, with every tracked action of each. A service never authenticated to (no
+ * `LastAuthenticated`) is dropped by the rewrite whatever its actions say, so its action list is
+ * left out; `LastAccessedEntity` is always this role. Everything the core reads is kept: used
+ * services keep every tracked action, used or not (tracked-but-unused actions are dropped, untracked
+ * ones kept, so the core must know which are tracked).
+ */
+export function compactService(svc: ServiceLastAccessed): ServiceLastAccessed {
+  const { TrackedActionsLastAccessed: tracked, ...rest } = svc;
+  if (!svc.LastAuthenticated || !tracked) return rest;
+  return {
+    ...rest,
+    TrackedActionsLastAccessed: tracked.map(({ LastAccessedEntity: _e, ...a }) => a),
+  };
+}
+
+/**
  * Access Advisor at action level. Returns the response as AWS gives it (all pages of
  * ServicesLastAccessed merged), `null` when the caller may not read it; a FAILED job is returned as is.
  */
@@ -174,7 +192,7 @@ async function lastAccessed(
       services.push(...(page.ServicesLastAccessed ?? []));
     }
     const { IsTruncated: _t, Marker: _m, ...rest } = body(first);
-    return plain({ ...rest, ServicesLastAccessed: services, IsTruncated: false });
+    return plain({ ...rest, ServicesLastAccessed: services.map(compactService), IsTruncated: false });
   } catch (err) {
     if (isAccessDenied(err)) return null;
     throw err;

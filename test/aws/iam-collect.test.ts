@@ -15,6 +15,9 @@ import 'aws-sdk-client-mock-vitest/extend';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { createClients } from '../../functions/aws/clients.ts';
 import { collectRole, EvidencePendingError, roleNameOfArn } from '../../functions/aws/collect-role.ts';
+import { DEFAULT_CONFIG } from '../../functions/core/config.ts';
+import { evaluate } from '../../functions/core/evaluate.ts';
+import { catalogServices, serviceActions } from '../../functions/core/iam/catalog.ts';
 
 const iam = mockClient(IAMClient);
 const ACCOUNT = '123456789012';
@@ -275,5 +278,66 @@ describe('collectRole: Access Advisor evidence', () => {
     await expect(collectRole(clients(), target, { evidence: true, ...noSleep })).rejects.toMatchObject({
       name: 'Throttling',
     });
+  });
+});
+
+describe('collectRole: the report fits the state machine payload', () => {
+  it('an Action "*" role: every catalog service listed, compacted under 256 KB, and the plan is the one the full report gives', async () => {
+    mockRole();
+    const used = new Set(['dynamodb', 'sqs', 'logs']);
+    const at = new Date('2026-11-20T10:00:00Z');
+    // What Access Advisor lists for a role allowed everything: every service, each with its tracked actions.
+    const services = catalogServices().map((ns) => {
+      const actions = serviceActions(ns)
+        .slice(0, 60)
+        .map((a) => a.action.slice(ns.length + 1));
+      return {
+        ServiceName: ns,
+        ServiceNamespace: ns,
+        TotalAuthenticatedEntities: used.has(ns) ? 1 : 0,
+        ...(used.has(ns) ? { LastAuthenticated: at } : {}),
+        TrackedActionsLastAccessed: actions.map((a, i) => ({
+          ActionName: a,
+          ...(used.has(ns) && i % 3 === 0
+            ? { LastAccessedTime: at, LastAccessedRegion: REGION, LastAccessedEntity: ROLE_ARN }
+            : {}),
+        })),
+      };
+    });
+    const full = completed(services);
+    iam.on(GetServiceLastAccessedDetailsCommand).resolves(full);
+    const s = await collectRole(clients(), target, { evidence: true, ...noSleep });
+    const stored = s.responses['GetServiceLastAccessedDetails'] as {
+      ServicesLastAccessed: {
+        ServiceNamespace: string;
+        TrackedActionsLastAccessed?: Record<string, unknown>[];
+      }[];
+    };
+    const { $metadata: _m, ...fullBody } = full;
+    const fullReport = JSON.parse(JSON.stringify(fullBody));
+    expect(JSON.stringify(fullReport).length).toBeGreaterThan(256 * 1024);
+    expect(JSON.stringify(stored).length).toBeLessThan(256 * 1024);
+    // every service is still listed; used ones keep every tracked action, used or not
+    expect(stored.ServicesLastAccessed.length).toBe(services.length);
+    for (const svc of stored.ServicesLastAccessed) {
+      const original = services.find((x) => x.ServiceNamespace === svc.ServiceNamespace)!;
+      if (used.has(svc.ServiceNamespace))
+        expect(svc.TrackedActionsLastAccessed?.map((a) => a.ActionName)).toEqual(
+          original.TrackedActionsLastAccessed.map((a) => a.ActionName),
+        );
+      else expect(svc.TrackedActionsLastAccessed).toBeUndefined();
+      for (const a of svc.TrackedActionsLastAccessed ?? [])
+        expect(a).not.toHaveProperty('LastAccessedEntity');
+    }
+    // the rewrite the compact report gives is exactly the one the full report gives
+    const plans = (report: unknown) =>
+      evaluate({
+        snapshot: { ...s, responses: { ...s.responses, GetServiceLastAccessedDetails: report } },
+        config: DEFAULT_CONFIG,
+        now: '2026-11-26T12:00:00Z',
+      }).findings.map((f) => ({ ruleId: f.ruleId, plan: f.plan }));
+    const compactPlans = plans(stored);
+    expect(compactPlans.some((p) => p.plan.steps.length > 0)).toBe(true);
+    expect(compactPlans).toEqual(plans(fullReport));
   });
 });
