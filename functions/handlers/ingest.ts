@@ -2,6 +2,8 @@ import { createHash } from 'node:crypto';
 import { putLedgerRecord } from '../aws/ledger.ts';
 import { executionEvents } from '../aws/role-targets.ts';
 import { startExecution } from '../aws/start.ts';
+import type { GuardrailConfig } from '../core/config.ts';
+import { ruleEnabled } from '../core/evaluate.ts';
 import { InvalidEventError, isExcludedActor, normalizeEvent } from '../core/event.ts';
 import { rejectionRecord } from '../core/ledger.ts';
 import { accountDecision, isMemberRoleActor, orgEnabled } from '../core/org.ts';
@@ -76,7 +78,7 @@ export const makeIngest = (deps: () => HandlerDeps) => async (raw: unknown) => {
       return startExecution(d.clients, d.stateMachineArn, e);
     });
   // One execution per resource: a function and its role, each role of a changed managed policy.
-  const events = await executionEvents(d.clients, event, ROLE_RULES);
+  const events = await executionEvents(d.clients, event, roleRulesOn(d.config));
   if (!events.length) {
     logger.info('no target', { eventId: event.eventId, action: event.action });
     return { status: 'ignored' as const, reason: 'the policy is attached to no role' };
@@ -99,7 +101,8 @@ export const makeIngest = (deps: () => HandlerDeps) => async (raw: unknown) => {
   };
 };
 
-/** Whether execution-role rules are deployed (then a function's role is evaluated as well). */
-const ROLE_RULES = RULES.some((r) => r.resource === 'role');
+/** Whether an execution-role rule is enabled (then a function's role is evaluated as well). */
+const roleRulesOn = (config: GuardrailConfig) =>
+  RULES.some((r) => r.resource === 'role' && ruleEnabled(r, config));
 
 export const handler = makeIngest(envDeps);

@@ -162,6 +162,27 @@ describe('ingest: execution-role triggers', () => {
     expect(started[1]!.resources.roleName).toBe(started[1]!.resources.roleArn!.split('/').at(-1));
   });
 
+  it('with every IAM.ROLE rule disabled by config, a function event starts only the function execution', async () => {
+    const ev = normalizeEvent(updateConfig);
+    const withRole = ev.resources.roleArn
+      ? updateConfig
+      : {
+          ...updateConfig,
+          requestParameters: {
+            ...(updateConfig['requestParameters'] as object),
+            role: `arn:aws:iam::${ev.account}:role/service-role/fn-role`,
+          },
+        };
+    const off = { enabled: false };
+    const config = parseConfig({
+      rules: { 'IAM.ROLE.ADMIN': off, 'IAM.ROLE.SERVICE_WILDCARD': off, 'IAM.ROLE.RESOURCE_WILDCARD': off },
+    });
+    const started: NormalizedEvent[] = [];
+    await makeIngest(() => ({ ...deps(started), config }))(withRole);
+    expect(started.map((e) => e.eventId)).toEqual([ev.eventId]);
+    expect(started[0]!.resources.functionName).toBeTruthy();
+  });
+
   it('without role rules deployed, every event is its own single execution', async () => {
     const ev = normalizeEvent(createPolicyVersion);
     expect(await executionEvents(createClients(), ev, false)).toEqual([ev]);
