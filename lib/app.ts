@@ -88,6 +88,7 @@ export function createGuardrailApp(options: GuardrailAppOptions = {}): Guardrail
         rules: stack.rules,
         collectors: [stack.functions.collect, stack.functions.verify],
         remediators: [stack.functions.remediate],
+        sweepers: [stack.functions.sweep],
       })
     : undefined;
   if (nag) Validations.of(app).addPlugins(new AwsSolutionsChecks(app));

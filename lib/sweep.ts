@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { Aws, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as s3 from 'aws-cdk-lib/aws-s3';
@@ -9,6 +9,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import type { GuardrailConfig } from '../functions/core/config.ts';
+import { orgEnabled } from '../functions/core/org.ts';
 import { GuardrailFunction } from './functions.ts';
 import { allowStatement } from './iam.ts';
 
@@ -17,7 +18,8 @@ import { allowStatement } from './iam.ts';
  * schedule (`sweepSchedule`, default daily) invokes the sweep function, which scans the home region in
  * report mode, writes the report (HTML + JSON) to an encrypted bucket, starts one execution per
  * function through the guardrail's state machine, and emails a digest of new and resolved findings
- * (functions/aws/sweep.ts).
+ * (functions/aws/sweep.ts). In organization mode it scans every member account through the member
+ * collector role (the role's trust names the sweep's role: lib/app.ts passes it to lib/org/).
  */
 
 export const SWEEP_SID = {
@@ -28,6 +30,8 @@ export const SWEEP_SID = {
   sendDigestEmail: 'SendDigestEmail',
   invokeSweep: 'InvokeSweep',
   readFingerprintKey: 'ReadFingerprintKey',
+  listAccounts: 'ListOrganizationAccounts',
+  assumeCollector: 'AssumeMemberCollectorRole',
 } as const;
 
 /** Sweep reports are kept this long (the `reports/` prefix; `latest.json` is rewritten by every sweep). */
@@ -151,6 +155,7 @@ export class GuardrailSweep extends Construct {
           'lambda:ListLayers and lambda:ListLayerVersions do not support resource-level permissions (Resource must be "*"); they list layer names and versions, which the sweep then reads.',
       });
     }
+    if (orgEnabled(config)) this.grantOrganization(config);
     props.stateMachine.grantStartExecution(fn.role);
 
     const reports = this.bucket.arnForObjects('*');
@@ -199,5 +204,29 @@ export class GuardrailSweep extends Construct {
       target,
       description: 'Lambda Guardrail: sweep every function (report, executions, digest)',
     });
+  }
+
+  /** Organization mode: list the member accounts and enter each through its collector role. */
+  private grantOrganization(config: GuardrailConfig): void {
+    const fn = this.function;
+    const org = config.organization;
+    // With an allow list the sweep scans exactly those accounts and never calls Organizations.
+    if (!org.accounts.allow.length) {
+      const listAccounts = new iam.Policy(this, 'ListAccountsPolicy', {
+        statements: [allowStatement(SWEEP_SID.listAccounts, ['organizations:ListAccounts'], ['*'])],
+      });
+      listAccounts.attachToRole(fn.role);
+      Validations.of(listAccounts).acknowledge({
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason:
+          'organizations:ListAccounts does not support resource-level permissions (Resource must be "*"); the organization sweep lists the account ids it scans (organization.accounts.allow, when set, replaces the call and this policy).',
+      });
+    }
+    const collector = `arn:${Aws.PARTITION}:iam::*:role/${org.memberRoleNames.collector}`;
+    fn.addToPolicy(allowStatement(SWEEP_SID.assumeCollector, ['sts:AssumeRole'], [collector]));
+    fn.acknowledgeWildcardResource(
+      collector,
+      `Organization mode: the sweep reads every member account through the read-only member role ${org.memberRoleNames.collector} (the accounts are only known at run time; only accounts where the StackSet created the role, whose trust names this function's role under aws:PrincipalOrgID and sts:ExternalId, accept it).`,
+    );
   }
 }

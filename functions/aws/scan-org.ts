@@ -111,6 +111,7 @@ export async function scanOrganization(opts: OrgScanOptions): Promise<ScanReport
       finishedAt: opts.now(),
       rules,
       config,
+      ...(opts.origin ? { origin: opts.origin } : {}),
       errors: refused.sort((a, b) => (a.account ?? '').localeCompare(b.account ?? '')),
     },
   );

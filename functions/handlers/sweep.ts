@@ -8,8 +8,9 @@ import { depsFromEnv, logger } from './deps.ts';
 import { isoTime } from './schemas.ts';
 
 /**
- * EventBridge Scheduler -> sweep: scan the home region in report mode, store the report, start one
- * execution per function through the state machine, email the digest (functions/aws/sweep.ts).
+ * EventBridge Scheduler -> sweep: scan the home region in report mode (in organization mode, of every
+ * member account), store the report, start one execution per function, role and actionable layer
+ * version through the state machine, email the digest (functions/aws/sweep.ts).
  * The schedule passes `{"scheduledTime": "<aws.scheduler.scheduled-time>"}`; a manual invocation may
  * pass nothing.
  */
@@ -56,6 +57,8 @@ export const makeSweep = (deps: () => SweepDeps) => async (raw: unknown) => {
   logger.info('swept', {
     time: result.time,
     resources: result.summary.resources,
+    accounts: result.accounts.scanned.length,
+    unreachableAccounts: result.accounts.unreachable,
     findings: result.summary.liveFindings,
     unreadable: result.summary.byStatus.unreadable,
     executions: { ...result.executions, failed: result.executions.failed.length },

@@ -24,6 +24,11 @@ export interface GuardrailOrganizationProps {
   collectors: readonly GuardrailFunction[];
   /** Functions that also write through the remediation role (remediate). */
   remediators: readonly GuardrailFunction[];
+  /**
+   * Functions granted sts:AssumeRole on the collector role by their own construct (the sweep,
+   * lib/sweep.ts): only named in the member roles' trust here.
+   */
+  sweepers?: readonly GuardrailFunction[];
 }
 
 /** The CloudFormation limit of a TemplateBody passed inline (CreateStackSet). */
@@ -101,7 +106,9 @@ export class GuardrailOrganization extends Construct {
       throw new Error(
         `member template is ${body.length} bytes; StackSets take at most ${TEMPLATE_BODY_LIMIT} inline`,
       );
-    const principals = [...new Set([...props.collectors, ...props.remediators])].map((f) => f.role.roleArn);
+    const principals = [
+      ...new Set([...props.collectors, ...props.remediators, ...(props.sweepers ?? [])]),
+    ].map((f) => f.role.roleArn);
     this.stackSet = new cloudformation.CfnStackSet(this, 'MemberStackSet', {
       stackSetName: 'lambda-guardrail-member',
       description: 'Lambda Guardrail member accounts: event forwarding and member roles (organization mode)',

@@ -103,9 +103,10 @@ describe('the member StackSet', () => {
     expect(params[MEMBER_PARAMETERS.externalId]).toBe(EXTERNAL_ID);
     expect(JSON.stringify(params[MEMBER_PARAMETERS.centralBus])).toContain(':event-bus/default');
     const principals = JSON.stringify(params[MEMBER_PARAMETERS.centralPrincipals]);
-    for (const fn of ['collect', 'verify', 'remediate'] as const)
+    // the sweep reads every member account through the collector role (test/infra/sweep-org.test.ts)
+    for (const fn of ['collect', 'verify', 'remediate', 'sweep'] as const)
       expect(principals).toContain(logicalIdOf(built, stack.functions[fn].role));
-    for (const fn of ['ingest', 'evaluate', 'record', 'sweep'] as const)
+    for (const fn of ['ingest', 'evaluate', 'record'] as const)
       expect(principals).not.toContain(logicalIdOf(built, stack.functions[fn].role));
     expect(member.Parameters[MEMBER_PARAMETERS.externalId].NoEcho).toBe(true);
   });
@@ -246,7 +247,10 @@ describe('the central account in organization mode', () => {
     expect(assumes('verify').join()).not.toContain('remediation');
     expect(assumes('remediate')).toHaveLength(2);
     expect(assumes('remediate').join()).toContain(remediation.slice(1, -1));
-    for (const fn of ['ingest', 'evaluate', 'record', 'sweep'] as const) expect(assumes(fn)).toEqual([]);
+    // the sweep: the collector role only (test/infra/sweep-org.test.ts)
+    expect(assumes('sweep')).toHaveLength(1);
+    expect(assumes('sweep')[0]).toContain(collector.slice(1, -1));
+    for (const fn of ['ingest', 'evaluate', 'record'] as const) expect(assumes(fn)).toEqual([]);
   });
 
   it('passes cdk-nag AwsSolutions (central stack and member template) with acknowledgements', () => {

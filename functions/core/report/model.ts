@@ -327,10 +327,12 @@ export function mergeScanReports(
     rules: readonly Rule[];
     config: GuardrailConfig;
     errors?: readonly ReportError[];
+    /** Default `scan`; the organization sweep's report says `sweep`. */
+    origin?: ScanReport['origin'];
   },
 ): ScanReport {
   const base = buildScanReport({
-    origin: 'scan',
+    origin: input.origin ?? 'scan',
     account: input.account,
     regions: input.regions,
     startedAt: input.startedAt,
