@@ -1,9 +1,9 @@
 import type { GuardrailConfig } from '../core/config.ts';
+import { accountDecision, orgEnabled } from '../core/org.ts';
 import { type DigestMessage, diffReports, digestMessage, type ReportDigest } from '../core/report/digest.ts';
 import { renderHtml } from '../core/report/html.ts';
 import type { ScanReport } from '../core/report/model.ts';
 import { RULES } from '../core/rules/index.ts';
-import { accountDecision, orgEnabled } from '../core/org.ts';
 import { minuteOf, minuteStamp, sweepExecutionName, syntheticEvent } from '../core/sweep.ts';
 import type { Actor, NormalizedEvent, ResourceRefs, Rule } from '../core/types.ts';
 import type { AwsClients } from './clients.ts';
@@ -132,7 +132,9 @@ export function sweepEvents(
  */
 export async function sweepAccounts(deps: Pick<SweepDeps, 'clients' | 'config'>): Promise<string[]> {
   const org = deps.config.organization;
-  const listed = org.accounts.allow.length ? org.accounts.allow : await listOrganizationAccounts(deps.clients);
+  const listed = org.accounts.allow.length
+    ? org.accounts.allow
+    : await listOrganizationAccounts(deps.clients);
   return [...new Set(listed)].filter((a) => accountDecision(org, a).allowed).sort();
 }
 
@@ -146,7 +148,8 @@ async function sweepScan(deps: SweepDeps, rules: readonly Rule[], time: string):
     now: deps.now,
     ...(deps.fingerprintKey ? { fingerprintKey: await deps.fingerprintKey() } : {}),
   };
-  if (!orgEnabled(deps.config)) return scanAccount({ ...common, clients: deps.clients, account: deps.account });
+  if (!orgEnabled(deps.config))
+    return scanAccount({ ...common, clients: deps.clients, account: deps.account });
   const org = deps.config.organization;
   return scanOrganization({
     ...common,

@@ -77,7 +77,7 @@ describe('the sweep in organization mode', () => {
     ]);
   });
 
-  it("follows the configured collector role name", () => {
+  it('follows the configured collector role name', () => {
     const other = orgSynth({ memberRoleNames: { collector: 'sec-reader', remediation: 'sec-fixer' } });
     const [assume] = withAction(sweepStatements(other), 'sts:AssumeRole');
     expect(JSON.stringify(assume.Resource)).toContain(':iam::*:role/sec-reader');
@@ -92,7 +92,10 @@ describe('the sweep in organization mode', () => {
 
   it("puts the sweep's role in the member roles' trust (the StackSet's central principals)", () => {
     const [[, stackSet]] = resourcesOfType(built.json, 'AWS::CloudFormation::StackSet');
-    const params = (stackSet.Properties as Loose).Parameters as { ParameterKey: string; ParameterValue: unknown }[];
+    const params = (stackSet.Properties as Loose).Parameters as {
+      ParameterKey: string;
+      ParameterValue: unknown;
+    }[];
     const principals = JSON.stringify(
       params.find((p) => p.ParameterKey === MEMBER_PARAMETERS.centralPrincipals)!.ParameterValue,
     );

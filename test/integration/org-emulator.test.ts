@@ -17,6 +17,7 @@ import {
   GetPolicyCommand,
   LambdaClient,
 } from '@aws-sdk/client-lambda';
+import { CreateBucketCommand, GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -24,8 +25,10 @@ import { main } from '../../bin/cli.ts';
 import { createClients } from '../../functions/aws/clients.ts';
 import { applyPlan } from '../../functions/aws/execute.ts';
 import { documentClient } from '../../functions/aws/ledger.ts';
+import { runSweep } from '../../functions/aws/sweep.ts';
 import type { GuardrailConfig } from '../../functions/core/config.ts';
 import type { ScanReport } from '../../functions/core/report/model.ts';
+import { RULES } from '../../functions/core/rules/index.ts';
 import type { Finding, NormalizedEvent } from '../../functions/core/types.ts';
 import { logger } from '../../functions/handlers/deps.ts';
 import { type EmulatorHandle, emulatorClientConfig, startEmulator } from '../../scripts/local/emulator.ts';
@@ -421,4 +424,54 @@ describe('guardrail scan --org', () => {
     expect(report.errors).toEqual([]);
     expect(new Set(report.resources.map((r) => r.account))).toEqual(new Set([memberB]));
   });
+});
+
+describe('the scheduled sweep in organization mode', () => {
+  it('scans the allowed members through the collector role, and its executions fix a missed finding in that account', async () => {
+    // A public function URL in A and in B whose CloudTrail events never arrived; B is on the deny list.
+    const name = `swept-${randomUUID().slice(0, 6)}`;
+    await publicFunction(memberA, name);
+    await publicFunction(memberB, name);
+    const g = guardrail({ accounts: { deny: [memberB] } });
+    await g.setup();
+    const s3 = new S3Client(emulatorClientConfig(emu.endpoint, REGION));
+    const bucket = `sweep-org-${randomUUID().slice(0, 8)}`;
+    await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+    const started: NormalizedEvent[] = [];
+    const result = await runSweep({
+      clients: g.clients,
+      config: g.deps.config,
+      region: REGION,
+      account: org.management,
+      stateMachineArn: `arn:aws:states:${REGION}:${org.management}:stateMachine:lambda-guardrail`,
+      reportBucket: bucket,
+      now: () => new Date().toISOString(),
+      start: (event) => {
+        started.push(event);
+        return g.deps.startExecution!(event);
+      },
+      // Role executions (IAM.ROLE, approve) would wait for a person; the function rules are enough here.
+      rules: RULES.filter((r) => r.resource !== 'role'),
+    });
+    // The management account (no member role) and the refusing member are reported, not fatal.
+    expect(result.accounts.scanned).toEqual([memberA]);
+    expect([...result.accounts.unreachable].sort()).toEqual([org.management, refusing].sort());
+    const latest = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'latest.json' }));
+    const report = JSON.parse(await latest.Body!.transformToString()) as ScanReport;
+    expect(validateScanReport(report)).toEqual([]);
+    expect(report.origin).toBe('sweep');
+    expect(report.accounts).toEqual([org.management, memberA, refusing].sort());
+    expect(new Set(report.resources.map((r) => r.account))).toEqual(new Set([memberA]));
+    // Executions carry the member account; the one for the new function fixed it through A's roles.
+    expect(new Set(started.map((e) => e.account))).toEqual(new Set([memberA]));
+    const mine = started.find((e) => e.resources.functionName === name)!;
+    expect(g.executions.get(mine.eventId)?.status).toBe('SUCCEEDED');
+    expect(await authType(memberA, name)).toBe('AWS_IAM');
+    // The denied account was neither read nor changed.
+    expect(await authType(memberB, name)).toBe('NONE');
+    expect(await statementCount(memberB, name)).toBe(2);
+    expect(JSON.stringify(report)).not.toContain(EXTERNAL_ID);
+    await g.close();
+    s3.destroy();
+  }, 300_000);
 });

@@ -35,10 +35,16 @@ import { parseConfig } from '../../functions/core/config.ts';
 import type { LedgerRecord } from '../../functions/core/ledger.ts';
 import { SCAN_FORMATS, type ScanReport } from '../../functions/core/report/index.ts';
 import { RULES, ruleById } from '../../functions/core/rules/index.ts';
+import type { NormalizedEvent } from '../../functions/core/types.ts';
 import { logger } from '../../functions/handlers/deps.ts';
 import { type EmulatorHandle, emulatorClientConfig, startEmulator } from '../../scripts/local/emulator.ts';
 import { LocalGuardrail } from '../../scripts/local/runtime.ts';
-import { DEMO_ACCOUNT as ACCOUNT, lambdaEvent, DEMO_REGION as REGION } from '../../scripts/local/seed.ts';
+import {
+  DEMO_ACCOUNT as ACCOUNT,
+  lambdaEvent,
+  DEMO_REGION as REGION,
+  seedLayer,
+} from '../../scripts/local/seed.ts';
 import { type MixedAccount, seedMixedAccount } from '../../scripts/local/seed-account.ts';
 import { asffProblems, validateSarif, validateScanReport } from '../report-validators.ts';
 
@@ -503,6 +509,13 @@ describe('the sweep against the emulator', () => {
     const config = { approvers: ['security@example.com'], approvalSender: 'guardrail@example.com' };
     const g = new LocalGuardrail({ endpoint: emu.endpoint, region: REGION, logLevel: 'SILENT', config });
     await g.setup();
+    // A public layer version (LAMBDA.LAYER.PUBLIC, auto) whose CloudTrail event was missed, and a private one.
+    const publicLayer = await seedLayer(emu.endpoint, {
+      name: `${acct.prefix}-layer-public`,
+      permissions: [{ StatementId: 'everyone', Action: 'lambda:GetLayerVersion', Principal: '*' }],
+    });
+    const privateLayer = await seedLayer(emu.endpoint, { name: `${acct.prefix}-layer-private` });
+    const startedEvents: NormalizedEvent[] = [];
     const before = mine(
       await scanAccount({
         clients: createClients({
@@ -526,7 +539,10 @@ describe('the sweep against the emulator', () => {
       stateMachineArn: `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:lambda-guardrail`,
       reportBucket: bucket,
       now: () => new Date().toISOString(),
-      start: (event) => g.deps.startExecution!(event),
+      start: (event) => {
+        startedEvents.push(event);
+        return g.deps.startExecution!(event);
+      },
       // The functions' rules: role executions (IAM.ROLE, approve by default) would also wait for a
       // person; the execution-role workflow is covered by test/integration/iam-role.test.ts.
       rules: RULES.filter((r) => r.resource !== 'role'),
@@ -557,6 +573,13 @@ describe('the sweep against the emulator', () => {
     expect(needPerson.length).toBeGreaterThan(0);
     const waiting = g.waitingExecutions();
     expect(waiting.length).toBe(needPerson.length);
+    // Layer versions: an execution for the public one only (the private one has no finding).
+    const layerEvents = startedEvents.flatMap((e) =>
+      e.resources.layerArn?.includes(`:layer:${acct.prefix}-`) ? [e.resources.layerArn] : [],
+    );
+    expect(layerEvents).toEqual([publicLayer.arn]);
+    expect(before.find((r) => r.arn === privateLayer.arn)?.status).toBe('compliant');
+    expect(before.find((r) => r.arn === publicLayer.arn)?.status).toBe('non-compliant');
     await g.close();
     const after = mine(
       await scanAccount({
@@ -573,6 +596,8 @@ describe('the sweep against the emulator', () => {
     expect(status(before, 'url-public')).toBe('non-compliant');
     expect(status(after, 'url-public')).toBe('compliant');
     expect(status(after, 'exempt')).toBe('exempt');
+    // the sweep's execution removed the public statement of the layer version
+    expect(after.find((r) => r.arn === publicLayer.arn)?.status).toBe('compliant');
     // the ledger says it was the sweep
     const out = await cli(
       'report',

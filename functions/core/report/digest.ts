@@ -5,7 +5,8 @@ import { allFindings, compareFindings, type ScanReport } from './model.ts';
 /**
  * The sweep's digest: which findings are new since the previous sweep and which are resolved. A finding
  * is identified by its key (rule and resource). Only live (not exempt) findings count. A finding of a
- * resource that could not be read this time is neither new nor resolved: nothing is known about it.
+ * resource that could not be read this time (or of an account not entered, a region not listed) is
+ * neither new nor resolved: nothing is known about it.
  */
 
 export interface DigestItem {
@@ -48,12 +49,23 @@ export function diffReports(previous: ScanReport | undefined, current: ScanRepor
     previous ? live(previous).map(({ resource, finding }) => [finding.key, { resource, finding }]) : [],
   );
   const status = new Map(current.resources.map((r) => [r.arn, r.status]));
+  // An account that could not be entered, or a region that could not be listed, this time: its
+  // resources are absent from the report, not fixed; their findings are neither resolved nor new.
+  const notRead = (r: { account: string; region: string }) =>
+    current.errors.some(
+      (e) =>
+        (e.scope === 'account' && e.account === r.account) ||
+        (e.scope === 'region' && e.region === r.region && (e.account ?? current.account) === r.account),
+    );
   const fresh = [...now.values()]
     .filter((f) => !before.has(f.key))
     .sort(compareFindings)
     .map((f) => item(f));
   const resolved = [...before.values()]
-    .filter(({ resource, finding }) => !now.has(finding.key) && status.get(resource.arn) !== 'unreadable')
+    .filter(
+      ({ resource, finding }) =>
+        !now.has(finding.key) && status.get(resource.arn) !== 'unreadable' && !notRead(resource),
+    )
     .map(({ resource, finding }) =>
       item(
         finding,
