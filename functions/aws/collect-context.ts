@@ -7,7 +7,12 @@ import {
   ListFindingsCommand,
 } from '@aws-sdk/client-inspector2';
 import { logGroupOf } from '../core/rules/lambda-logs-unmasked.ts';
-import { lambdaScanning, listFindingsFilter, MAX_FINDINGS } from '../core/rules/lambda-vulnerable.ts';
+import {
+  type InspectorFinding,
+  lambdaScanning,
+  listFindingsFilter,
+  MAX_FINDINGS,
+} from '../core/rules/lambda-vulnerable.ts';
 import type { FunctionConfiguration } from '../core/snapshot.ts';
 import type { Snapshot } from '../core/types.ts';
 import { type AwsClients, body, errorName, isNotFound } from './clients.ts';
@@ -196,25 +201,7 @@ async function listFindings(
  * of them would not fit the workflow's 256 KB state payload.
  */
 function projectFinding(f: unknown): unknown {
-  const x = f as {
-    findingArn?: string;
-    awsAccountId?: string;
-    title?: string;
-    severity?: string;
-    status?: string;
-    type?: string;
-    resources?: { id?: string; type?: string; region?: string }[];
-    packageVulnerabilityDetails?: {
-      vulnerabilityId?: string;
-      vulnerablePackages?: {
-        name?: string;
-        version?: string;
-        fixedInVersion?: string;
-        sourceLayerHash?: string;
-      }[];
-    };
-    codeVulnerabilityDetails?: { detectorName?: string; filePath?: { filePath?: string } };
-  };
+  const x = f as InspectorFinding;
   const pick = <T extends object>(o: T, keys: (keyof T)[]) =>
     Object.fromEntries(keys.filter((k) => o[k] !== undefined).map((k) => [k, o[k]]));
   const out: Record<string, unknown> = pick(x, [

@@ -35,13 +35,15 @@ export function listFindingsFilter(account: string, functionName: string) {
   };
 }
 
-interface InspectorFinding {
+/** The fields of an Inspector finding the rule reads (the collector stores only these). */
+export interface InspectorFinding {
   findingArn?: string;
+  awsAccountId?: string;
   title?: string;
   severity?: string;
   status?: string;
   type?: string;
-  resources?: { id?: string; type?: string }[];
+  resources?: { id?: string; type?: string; region?: string }[];
   packageVulnerabilityDetails?: {
     vulnerabilityId?: string;
     vulnerablePackages?: {
