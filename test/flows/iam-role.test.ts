@@ -36,6 +36,7 @@ import { makeEvaluate } from '../../functions/handlers/evaluate.ts';
 import { makeProve } from '../../functions/handlers/prove.ts';
 import { makeRemediate } from '../../functions/handlers/remediate.ts';
 import { runAsl, type TaskHandlers } from '../../scripts/local/runtime.ts';
+import { PATH_APPROVED, PATH_NOT_APPLIED, PATH_REMEDIATED, proved } from '../support/paths.ts';
 import { ACCOUNT, REGION } from '../unit/helpers.ts';
 import { ADMIN_STATEMENT, doc, IAM_NOW, ROLE_ARN, ROLE_NAME, roleSnapshot } from '../unit/iam-helpers.ts';
 
@@ -148,19 +149,7 @@ describe('execution-role paths', () => {
     const { result, inputs } = await run(AUTO);
 
     expect(result.status).toBe('SUCCEEDED');
-    expect(result.states).toEqual([
-      'Collect',
-      'Evaluate',
-      'Route',
-      'Prove',
-      'Route',
-      'Remediate',
-      'Remediated?',
-      'Verify',
-      'Record',
-      'Succeeded?',
-      'Done',
-    ]);
+    expect(result.states).toEqual(proved(PATH_REMEDIATED));
     expect(inputs.Evaluate![0]).toBeTruthy();
     const evaluated = result.output!.evaluation as {
       needsProof: boolean;
@@ -195,18 +184,7 @@ describe('execution-role paths', () => {
     aa.on(ValidatePolicyCommand).resolves({ ...META, findings: [] });
     aa.on(CheckNoNewAccessCommand).resolves({ ...META, result: 'PASS' });
     const { result } = await run({});
-    expect(result.states).toEqual([
-      'Collect',
-      'Evaluate',
-      'Route',
-      'Prove',
-      'Route',
-      'Remediate',
-      'Remediated?',
-      'Record',
-      'Succeeded?',
-      'Done',
-    ]);
+    expect(result.states).toEqual(proved(PATH_NOT_APPLIED));
     const f = adminFinding(result.output!.evaluation as { findings: Finding[] });
     expect(f.mode).toBe('approve');
     expect(f.proof?.status).toBe('PASS');
@@ -233,20 +211,7 @@ describe('execution-role paths', () => {
         },
       },
     );
-    expect(result.states).toEqual([
-      'Collect',
-      'Evaluate',
-      'Route',
-      'Prove',
-      'Route',
-      'RequestApproval',
-      'RemediateAfterDecision',
-      'Remediated?',
-      'Verify',
-      'Record',
-      'Succeeded?',
-      'Done',
-    ]);
+    expect(result.states).toEqual(proved(PATH_APPROVED));
     expect(iam).toHaveReceivedCommandTimes(PutRolePolicyCommand, 1);
     expect(result.output!.record).toEqual({ outcome: 'remediated' });
   });

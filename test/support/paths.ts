@@ -48,3 +48,9 @@ export const PATH_REJECTED = [
   'Succeeded?',
   'Done',
 ];
+
+/** A path through the Prove state: Route sends findings that need proof to Prove, which returns to Route. */
+export const proved = (path: readonly string[]): string[] => {
+  const i = path.indexOf('Route');
+  return [...path.slice(0, i + 1), 'Prove', 'Route', ...path.slice(i + 1)];
+};
